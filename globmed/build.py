@@ -12,10 +12,11 @@ the previous one.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 from collections import Counter, defaultdict
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -64,6 +65,9 @@ class BuildOptions:
     split_salt: str = DEFAULT_SALT
     shard_rows: int = DEFAULT_SHARD_ROWS
     batch_size: int = 10_000
+    workers: int | None = None
+    """Processes that read, validate and run the streaming steps, one source shard at a time
+    (``None``: one per core, at most 8; 1: all in the build process)."""
     steps: Sequence[Step | TableStep] = ()
     """Streaming steps run on batches as read; steps with ``needs_split`` run after split assignment."""
     repo_id: str = "org/globmed"
@@ -181,6 +185,122 @@ def _replace(tmp: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+class _Stream:
+    """Validation and the streaming steps over items as read; the surviving rows collect as Arrow
+    tables. A build runs one per source shard, in a worker process or in the build process."""
+
+    def __init__(self, opts: BuildOptions, wanted: set[str], steps: Sequence[Step],
+                 table_steps: Sequence[TableStep] = ()):
+        self.opts, self.wanted, self.steps, self.table_steps = opts, wanted, steps, table_steps
+        self.stats = [StepStats(step.name, {}) for step in steps]
+        self.translate_lang = opts.translate.source_lang if opts.translate is not None else None
+        self.tables: list[pa.Table] = []
+        self.rejects: list[tuple[Reject, bool]] = []  # (reject, counts against --strict)
+        self.seen: dict[str, str] = {}
+        self.admitted: list[tuple[str, str]] = []  # (id, where) of every valid entry, in read order
+        self.per_source: Counter = Counter()
+        self.other_lang: Counter = Counter()
+        self.to_translate: list[Entry] = []
+        self.pending: list[Entry] = []
+
+    def reject(self, reject: Reject, strict_applies: bool) -> None:
+        if self.opts.strict and strict_applies:
+            raise SourceRowError(reject.source, reject.file, reject.row, reject.reason)
+        self.rejects.append((reject, strict_applies))
+
+    def admit(self, source_name: str, item: Entry | Reject, translated: bool = False,
+              seen: dict[str, str] | None = None) -> None:
+        if isinstance(item, Reject):
+            self.reject(item, not translated)
+            return
+        is_origin = self.translate_lang is not None and not translated and item.lang == self.translate_lang
+        if item.lang not in self.wanted and not is_origin:
+            self.other_lang[item.lang] += 1
+            return
+        problems = validate_entry(item)
+        seen = self.seen if seen is None else seen
+        if not problems and item.id in seen:
+            problems = [f"duplicate id {item.id!r} (first read at {seen[item.id]})"]
+        if problems:
+            self.reject(_entry_reject(source_name, item, "; ".join(problems)), not translated)
+            return
+        seen[item.id] = item.where
+        self.admitted.append((item.id, item.where))
+        if is_origin:
+            self.to_translate.append(item)
+            if item.lang not in self.wanted:
+                return
+        self.per_source[source_name] += 1
+        self.pending.append(item)
+        if len(self.pending) >= self.opts.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        batch = entries_to_batch(self.pending)
+        self.pending.clear()
+        for step, stats in zip(self.steps, self.stats, strict=True):
+            result = step(batch)
+            stats.record(result.batch["lang"], result.keep, result.reasons)
+            for i, kept in enumerate(result.keep):
+                if not kept:
+                    self.rejects.append((_step_reject(result.batch, i, step.name, result.reasons[i]), False))
+            batch = select(result.batch, result.keep)
+        table = pa.Table.from_pydict(batch, schema=PIPELINE_SCHEMA)
+        for step in self.table_steps:
+            for name, column in step.precompute(table).items():
+                if name not in table.column_names:
+                    table = table.append_column(name, column)
+        self.tables.append(table)
+
+    def drain(self) -> _Stream:
+        """What the build process needs back (picklable): everything but the queues."""
+        self.flush()
+        self.opts = self.steps = self.table_steps = None  # type: ignore[assignment]
+        return self
+
+
+# the sources and steps of the running build, inherited by forked shard workers
+_SHARD_CONTEXT: tuple[BuildOptions, set[str], list[tuple[Source, Path | None]], list[Step], list[TableStep],
+                      set[str]] | None = None
+
+
+def _read_shard(task: tuple[int, Any]) -> _Stream:
+    assert _SHARD_CONTEXT is not None
+    opts, wanted, sources, steps, table_steps, read_langs = _SHARD_CONTEXT
+    source_index, shard = task
+    source, path = sources[source_index]
+    stream = _Stream(opts, wanted, steps, table_steps)
+    for item in source.read_shard(path, read_langs, shard):
+        stream.admit(source.name, item)
+    return stream.drain()
+
+
+def _shard_results(tasks: list[tuple[int, Any]], workers: int) -> Iterator[_Stream]:
+    """Each shard's stream, in task order; in ``workers`` forked processes when that pays."""
+    if workers <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            yield _read_shard(task)
+        return
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(min(workers, len(tasks))) as pool:
+        yield from pool.imap(_read_shard, tasks)
+
+
+def build_workers(requested: int | None) -> int:
+    """``requested`` processes, or by default one per available core (at most 8)."""
+    if requested is not None:
+        if requested < 1:
+            raise GlobmedError("--workers must be at least 1")
+        return requested
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
 def _build_into(
     tmp: Path,
     opts: BuildOptions,
@@ -188,6 +308,7 @@ def _build_into(
     sources: list[tuple[Source, Path | None]],
     ratios: dict[str, float],
 ) -> dict[str, Any]:
+    global _SHARD_CONTEXT
     wanted = set(langs)
     rejects = _RejectLog(tmp / REJECTS_FILE, opts.strict)
     assigner = SplitAssigner(ratios=ratios, salt=opts.split_salt)
@@ -198,64 +319,53 @@ def _build_into(
     seen: dict[str, str] = {}
     per_source: Counter = Counter()
     other_lang: Counter = Counter()
-    pending: list[Entry] = []
-
-    def flush() -> None:
-        if not pending:
-            return
-        batch = entries_to_batch(pending)
-        pending.clear()
-        for step, stats in stream_steps:
-            result = step(batch)
-            stats.record(result.batch["lang"], result.keep, result.reasons)
-            for i, kept in enumerate(result.keep):
-                if not kept:
-                    rejects.add(_step_reject(result.batch, i, step.name, result.reasons[i]), fail_if_strict=False)
-            batch = select(result.batch, result.keep)
-        assigner.observe(batch["origin_id"], batch["upstream_split"])
-        tables.append(pa.Table.from_pydict(batch, schema=PIPELINE_SCHEMA))
-
     translate = opts.translate
-    to_translate: list[Entry] = []
     read_langs = wanted | ({translate.source_lang} if translate else set())
+    steps_only = [s for s, _ in stream_steps]
+    table_steps = [s for s, _ in split_steps]
 
-    def translate_pending() -> None:
-        batch = list(to_translate)
-        to_translate.clear()
-        for out in translate(batch, skip_ids=seen) if batch else ():
-            admit(out.source, out, translated=True)
+    def take(stream: _Stream, *, local: bool = False) -> None:
+        """Merge one stream's results; ids a previous shard already read are duplicates."""
+        for reject, strict_applies in stream.rejects:
+            rejects.add(reject, fail_if_strict=strict_applies)
+        dropped: set[str] = set()
+        if not local:
+            for item_id, where in stream.admitted:
+                if item_id in seen:
+                    dropped.add(item_id)
+                    per_source[item_id.split("/", 1)[0]] -= 1
+                    rejects.add(Reject(*_split_where(item_id, where), f"duplicate id {item_id!r} (first read at "
+                                       f"{seen[item_id]})", id=item_id, step="validate"), fail_if_strict=True)
+                else:
+                    seen[item_id] = where
+        for (_, stats), part in zip(stream_steps, stream.stats, strict=True):
+            stats.merge(part)
+        for table in stream.tables:
+            if dropped:
+                table = table.filter(pc.invert(pc.is_in(table.column("id"), pa.array(sorted(dropped)))))
+            assigner.observe(table.column("origin_id").to_pylist(), table.column("upstream_split").to_pylist())
+            tables.append(table)
+        per_source.update(stream.per_source)
+        other_lang.update(stream.other_lang)
 
-    def admit(source_name: str, item: Entry | Reject, translated: bool = False) -> None:
-        if isinstance(item, Reject):
-            rejects.add(item, fail_if_strict=not translated)
-            return
-        is_origin = translate is not None and not translated and item.lang == translate.source_lang
-        if item.lang not in wanted and not is_origin:
-            other_lang[item.lang] += 1
-            return
-        problems = validate_entry(item)
-        if not problems and item.id in seen:
-            problems = [f"duplicate id {item.id!r} (first read at {seen[item.id]})"]
-        if problems:
-            rejects.add(_entry_reject(source_name, item, "; ".join(problems)), fail_if_strict=not translated)
-            return
-        seen[item.id] = item.where
-        if is_origin:
-            to_translate.append(item)
-            if item.lang not in wanted:
-                return
-        per_source[source_name] += 1
-        pending.append(item)
-        if len(pending) >= opts.batch_size:
-            flush()
-
+    workers = build_workers(opts.workers)
     try:
-        for source, path in sources:
-            items = source.read(path, read_langs)
-            for item in tqdm(items, desc=f"read {source.name}", unit=" rows", disable=not opts.progress):
-                admit(source.name, item)
-            translate_pending()  # after the whole source: its native target-language rows win over translations
-        flush()
+        for index, (source, path) in enumerate(sources):
+            tasks = [(index, shard) for shard in source.shards(path, read_langs)]
+            _SHARD_CONTEXT = (opts, wanted, sources, steps_only, table_steps, read_langs)
+            origins: list[Entry] = []
+            try:
+                for stream in tqdm(_shard_results(tasks, workers), total=len(tasks), desc=f"read {source.name}",
+                                   unit=" part", disable=not opts.progress):
+                    take(stream)
+                    origins += stream.to_translate
+            finally:
+                _SHARD_CONTEXT = None
+            if translate is not None and origins:  # after the whole source: native rows win over translations
+                stream = _Stream(opts, wanted, steps_only, table_steps)
+                for out in translate(origins, skip_ids=seen):
+                    stream.admit(out.source, out, translated=True, seen=seen)
+                take(stream.drain(), local=True)
     finally:
         rejects.close()
         for step, _ in stream_steps:  # streaming is over: steps may free workers and models
@@ -317,6 +427,13 @@ def _entry_reject(source: str, entry: Entry, reason: str) -> Reject:
     return Reject(source, entry.upstream_file or "", entry.upstream_row, reason,
                   id=entry.id if isinstance(entry.id, str) else None,
                   lang=entry.lang if isinstance(entry.lang, str) else None, step="validate")
+
+
+def _split_where(item_id: str, where: str) -> tuple[str, str, str | None]:
+    """``(source, file, row)`` of an entry from its id and :attr:`Entry.where`."""
+    source = item_id.split("/", 1)[0]
+    file, sep, row = where.rpartition(", row ")
+    return (source, file, row) if sep else (source, where, None)
 
 
 def _step_reject(batch: dict[str, list], i: int, step: str, reason: str | None) -> Reject:

@@ -19,6 +19,9 @@ class UnknownNameError(GlobmedError, KeyError):
     def __str__(self) -> str:  # KeyError would quote the message
         return self.args[0]
 
+    def __reduce__(self):  # picklable, so a worker process can raise it to the build
+        return type(self), (self.kind, self.name, self.valid)
+
 
 class SourceRowError(GlobmedError):
     """A bad upstream row in a ``--strict`` build: names source, file and row."""
@@ -27,3 +30,6 @@ class SourceRowError(GlobmedError):
         self.source, self.file, self.row, self.reason = source, file, row, reason
         where = f"{file}, row {row}" if row is not None else file
         super().__init__(f"source {source!r}: {where}: {reason}")
+
+    def __reduce__(self):  # picklable, so a worker process can raise it to the build
+        return type(self), (self.source, self.file, self.row, self.reason)

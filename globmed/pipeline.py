@@ -66,6 +66,12 @@ class TableStep(ABC):
     def describe(self) -> dict[str, Any]:
         return {}
 
+    def precompute(self, table: Any) -> dict[str, Any]:
+        """Per-row columns this step will need (names start with ``_``), computed on each part of the
+        stream as it is read, in the build's worker processes, rather than on the whole table later.
+        A step must still work on a table without them."""
+        return {}
+
 
 def batch_len(batch: Batch) -> int:
     return len(next(iter(batch.values()))) if batch else 0
@@ -92,6 +98,13 @@ class StepStats:
                 self.entries_out[lang] += 1
             else:
                 self.reasons[lang][reason_kind(reason or "unspecified")] += 1
+
+    def merge(self, other: StepStats) -> None:
+        """Add another part's counts (a shard read in another process) to these."""
+        self.entries_in.update(other.entries_in)
+        self.entries_out.update(other.entries_out)
+        for lang, counts in other.reasons.items():
+            self.reasons[lang].update(counts)
 
     def to_dict(self) -> dict[str, Any]:
         langs = sorted(self.entries_in)

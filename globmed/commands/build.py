@@ -29,6 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repo-id", default="org/globmed", help="Hub repo id shown in the card's loading examples")
     p.add_argument("--force", action="store_true", help="replace --out even if it is not a previous build")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="processes that read and check source parts in parallel (default: one per core, at most 8)")
     q = p.add_argument_group("quality control (globmed/quality/quality.yaml; on by default)")
     q.add_argument("--no-quality", action="store_true",
                    help="skip quality control (normalisation, language ID, task rules, dedup, decontamination)")
@@ -91,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         steps=steps,
         translate=translator,
+        workers=args.workers,
     )
     try:
         report = build(opts)

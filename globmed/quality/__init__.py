@@ -36,7 +36,7 @@ def quality_steps(config: QualityConfig | None = None, langs: Sequence[str] | No
         "language_id": lambda: LanguageIdStep(config, list(langs) if langs else None),
         "task_rules": lambda: TaskRulesStep(config.section("rules")),
         "translation_rules": lambda: TranslationRulesStep(config.section("rules")),
-        "exact_dedup": lambda: ExactDedupStep() if dedup.get("exact", True) else None,
+        "exact_dedup": lambda: ExactDedupStep(store) if dedup.get("exact", True) else None,
         "near_dedup": lambda: NearDedupStep(dedup, store) if dedup.get("near", True) else None,
         "decontamination": lambda: DecontaminationStep(config.section("decontamination"), store, config.external),
     }

@@ -68,6 +68,9 @@ class DecontaminationStep(TableStep):
                 + (f" and {len(self.external)} external item(s) from "
                    + ", ".join(p.name for p in self.external_files) if self.external else "")}
 
+    def precompute(self, table: pa.Table) -> dict[str, pa.Array]:
+        return self.store.precompute(table)
+
     def _reworded(self, table: pa.Table, test: np.ndarray, rest: np.ndarray) -> list[tuple[int, int, float]]:
         """mcq rows with a test row's exact options (in order) and answer, whose questions are
         similar (a reworded question keeps fewer shared n-grams than a copy does)."""

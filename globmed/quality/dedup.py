@@ -4,20 +4,25 @@ first), the others are removed with the id of the entry they duplicate."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from globmed.pipeline import TableResult, TableStep
-from globmed.quality.minhash import band_keys, candidate_pairs, similarity
-from globmed.quality.signatures import SignatureStore, comparison_text
+from globmed.quality.minhash import band_keys, candidate_pairs, shingle_text, similarity, text_hash
+from globmed.quality.signatures import HASH_COLUMN, SignatureStore, comparison_text
 
 
 def _lang_codes(table: pa.Table) -> np.ndarray:
     lang = table.column("lang").combine_chunks().dictionary_encode()
     return lang.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _text_hashes(table: pa.Table) -> np.ndarray:
+    """:func:`text_hash` of each row's comparison text."""
+    texts = comparison_text(table).to_pylist()
+    return np.fromiter((text_hash(shingle_text(t)) for t in texts), dtype=np.uint64, count=len(texts))
 
 
 class ExactDedupStep(TableStep):
@@ -27,14 +32,25 @@ class ExactDedupStep(TableStep):
         return {"key": "blake2b of question | options | context, case-folded, whitespace collapsed",
                 "scope": "within a language"}
 
+    def __init__(self, store: SignatureStore | None = None):
+        self.store = store
+
+    def precompute(self, table: pa.Table) -> dict[str, pa.Array]:
+        if HASH_COLUMN in table.column_names:
+            return {}
+        if self.store is not None:  # with the signatures, from the same case-folded texts
+            return self.store.precompute(table)
+        return {HASH_COLUMN: pa.array(_text_hashes(table), pa.uint64())}
+
     def __call__(self, table: pa.Table) -> TableResult:
         n = table.num_rows
-        hashes = np.zeros(n, dtype=np.uint64)
-        for lo in range(0, n, 50_000):  # in slices: never every text as a Python string at once
-            texts = comparison_text(table.slice(lo, 50_000)).to_pylist()
-            hashes[lo: lo + len(texts)] = [
-                int.from_bytes(hashlib.blake2b(" ".join(t.casefold().split()).encode(), digest_size=8).digest(),
-                               "little") for t in texts]
+        if HASH_COLUMN in table.column_names:
+            hashes = table.column(HASH_COLUMN).to_numpy()
+        else:
+            hashes = np.zeros(n, dtype=np.uint64)
+            for lo in range(0, n, 50_000):  # in slices: never every text as a Python string at once
+                part = _text_hashes(table.slice(lo, 50_000))
+                hashes[lo: lo + len(part)] = part
         keys = hashes ^ (_lang_codes(table).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) if n else hashes
         _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         first_of_row = first[inverse.reshape(-1)]
@@ -59,6 +75,9 @@ class NearDedupStep(TableStep):
     def describe(self) -> dict[str, Any]:
         return {**self.store.describe(), "lsh_bands": self.bands, "threshold": self.threshold,
                 "scope": "within a language"}
+
+    def precompute(self, table: pa.Table) -> dict[str, pa.Array]:
+        return self.store.precompute(table)
 
     def __call__(self, table: pa.Table) -> TableResult:
         n = table.num_rows

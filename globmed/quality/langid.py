@@ -111,11 +111,18 @@ class LanguageIdentifier:
                 return [lang.mt["nllb"]] if lang.mt.get("nllb") else []
             return lang.lid_labels("fasttext")
 
+        self.langs = list(langs)
         self.plans: dict[str, LangPlan] = {}
         for code in langs:
-            lang = get_language(code)
+            if get_language(code).script not in script_index:
+                raise GlobmedError(f"{config.origin}: scripts has no ranges for {get_language(code).script!r} "
+                                   f"(language {code})")
+        # a plan for every registry language with a known script: the build's languages are checked with
+        # theirs, the others' numbers name "another registry language" in the vectorised decisions
+        for lang in registry().languages.values():
             if lang.script not in script_index:
-                raise GlobmedError(f"{config.origin}: scripts has no ranges for {lang.script!r} (language {code})")
+                continue
+            code = lang.code
             self.plans[code] = LangPlan(
                 code, script_index[lang.script],
                 tuple("__label__" + x for x in ft_labels(lang)), tuple(lang.lid_labels("py3langid")),
@@ -135,6 +142,29 @@ class LanguageIdentifier:
             for label in lang.lid_labels("langdetect"):
                 self.ld_to_code[label] = lang.code
         self._py3 = None
+        self._py3_batch = None
+        plans = list(self.plans.values())
+        self._plan_index = {p.code: i for i, p in enumerate(plans)}
+        self._arrays = {
+            "script": np.array([p.script for p in plans], np.int64),
+            "min_letters": np.array([p.min_letters for p in plans], np.float64),
+            "script_share": np.array([p.script_share for p in plans], np.float64),
+            "accept": np.array([p.accept for p in plans], np.float64),
+            "reject": np.array([p.reject for p in plans], np.float64),
+            "rule_out": np.array([p.rule_out for p in plans], np.float64),
+            "has_ft": np.array([bool(p.fasttext) for p in plans], bool),
+        }
+        self._label_plans = {lab: self._plan_index[code] for lab, code in self.ft_to_code.items()
+                             if code in self._plan_index}
+
+    @property
+    def py3_batch(self):
+        """py3langid over whole batches (vectorised; the same results as its ``classify``)."""
+        if self._py3_batch is None:
+            from globmed.quality.py3batch import BatchPy3
+
+            self._py3_batch = BatchPy3(self.py3)
+        return self._py3_batch
 
     @property
     def py3(self):
@@ -152,54 +182,73 @@ class LanguageIdentifier:
         out: list[str | None] = [None] * n
         if not n:
             return out
+        arrays = self._arrays
+        try:
+            plan_of = np.fromiter(map(self._plan_index.__getitem__, langs), np.int64, count=n)
+        except KeyError as exc:
+            raise GlobmedError(f"language ID: no plan for language {exc.args[0]!r} (is its script in the "
+                               f"quality config's scripts?)") from None
         cp, starts = encode(texts)
         cp = np.minimum(cp, 0xFFFF)
         rows = row_of(starts, len(cp))
-        script_ids = np.array([self.plans[lang].script for lang in langs], dtype=np.int64)
+        script_ids = arrays["script"][plan_of]
         letters = np.bincount(rows, weights=self.table[0][cp], minlength=n)
         in_script = np.bincount(rows, weights=self.table[script_ids[rows], cp], minlength=n)
-        todo = []
-        for i in range(n):
-            plan = self.plans[langs[i]]
-            if letters[i] < plan.min_letters:
-                continue
-            share = in_script[i] / letters[i]
-            if share < plan.script_share:
-                out[i] = f"{share:.0%} of letters in the {get_language(plan.code).script} script"
-                continue
-            todo.append(i)
-        if not todo:
+        checked = letters >= arrays["min_letters"][plan_of]
+        share = np.divide(in_script, letters, out=np.ones(n), where=letters > 0)
+        off_script = checked & (share < arrays["script_share"][plan_of])
+        for i in np.flatnonzero(off_script):
+            out[i] = f"{share[i]:.0%} of letters in the {get_language(langs[i]).script} script"
+        todo = np.flatnonzero(checked & ~off_script)
+        if not len(todo):
             return out
         m = self.max_chars
-        labels, probs = self.model.predict([texts[i][:m].replace("\n", " ") for i in todo], k=3)
-        undecided = []
-        for i, labs, ps in zip(todo, labels, probs, strict=True):
-            plan = self.plans[langs[i]]
-            top, p = labs[0], float(ps[0])
-            other = self.ft_to_code.get(top)
-            if plan.fasttext:
-                mine = sum(float(q) for lab, q in zip(labs, ps, strict=False) if lab in plan.fasttext)
-                if mine >= plan.accept:
-                    continue
-                if other is not None and other != plan.code and p >= plan.reject:
-                    out[i] = f"looks like {other} (fasttext {p:.2f})"
-                    continue
-            elif other is not None and other != plan.code and p >= plan.rule_out:
-                out[i] = f"looks like {other} (fasttext {p:.2f}; {plan.code} ruled out)"
-                continue
-            undecided.append(i)
-        for i in undecided:
-            out[i] = self._fallback(texts[i][:m], self.plans[langs[i]])
+        k = 3
+        labels, probs = self.model.predict([texts[i][:m].replace("\n", " ") for i in todo], k=k)
+        # fastText label -> plan number of its registry language (-1: not a registry language)
+        code_of = self._label_plans
+        flat = [code_of.get(lab, -1) for labs in labels for lab in (*labs, *("",) * (k - len(labs)))]
+        lab_plan = np.array(flat, np.int64).reshape(len(todo), k)
+        prob = np.zeros((len(todo), k))
+        for j in range(k):  # a row may hold fewer than k labels
+            prob[:, j] = [float(ps[j]) if j < len(ps) else 0.0 for ps in probs]
+        mine_plan = plan_of[todo]
+        mine = (prob * (lab_plan == mine_plan[:, None])).sum(axis=1)
+        top, p = lab_plan[:, 0], prob[:, 0]
+        other = (top >= 0) & (top != mine_plan)
+        has_ft = arrays["has_ft"][mine_plan]
+        accepted = has_ft & (mine >= arrays["accept"][mine_plan])
+        rejected = has_ft & ~accepted & other & (p >= arrays["reject"][mine_plan])
+        ruled_out = ~has_ft & other & (p >= arrays["rule_out"][mine_plan])
+        codes = list(self.plans)
+        for j in np.flatnonzero(rejected):
+            out[todo[j]] = f"looks like {codes[top[j]]} (fasttext {p[j]:.2f})"
+        for j in np.flatnonzero(ruled_out):
+            out[todo[j]] = f"looks like {codes[top[j]]} (fasttext {p[j]:.2f}; {langs[todo[j]]} ruled out)"
+        undecided = todo[~(accepted | rejected | ruled_out)]
+        for i, verdict in zip(undecided, self._fallbacks([texts[i][:m] for i in undecided],
+                                                         [langs[i] for i in undecided]), strict=True):
+            out[i] = verdict
         return out
 
-    def _fallback(self, text: str, plan: LangPlan) -> str | None:
-        if plan.py3langid:
-            label, p = self.py3.classify(text)
-            if label in plan.py3langid:
-                return None  # its pick among the registry languages it knows
-            if p >= plan.reject:
-                return f"looks like {self.py3_to_code.get(label, label)} (py3langid {p:.2f})"
-        return self._langdetect(text, plan)
+    def _fallbacks(self, texts: list[str], langs: list[str]) -> list[str | None]:
+        """py3langid (a whole batch at once), then langdetect, for texts fastText left undecided."""
+        out: list[str | None] = [None] * len(texts)
+        py3 = [i for i, lang in enumerate(langs) if self.plans[lang].py3langid]
+        if py3:
+            labels, probs = self.py3_batch.classify([texts[i] for i in py3])
+            for i, label, p in zip(py3, labels, probs, strict=True):
+                plan = self.plans[langs[i]]
+                if label in plan.py3langid:
+                    continue  # its pick among the registry languages it knows
+                if p >= plan.reject:
+                    out[i] = f"looks like {self.py3_to_code.get(label, label)} (py3langid {p:.2f})"
+                else:
+                    out[i] = self._langdetect(texts[i], plan)
+        for i, lang in enumerate(langs):
+            if not self.plans[lang].py3langid:
+                out[i] = self._langdetect(texts[i], self.plans[lang])
+        return out
 
     def _langdetect(self, text: str, plan: LangPlan) -> str | None:
         if not (plan.langdetect and self.use_langdetect):
@@ -262,10 +311,10 @@ class LanguageIdStep(Step):
         return {
             "fasttext_model": str(self.settings.get("fasttext_model") or default_model_path()),
             "fields": self.fields,
-            "method_by_language": {c: p.method for c, p in self.identifier.plans.items()},
+            "method_by_language": {c: self.identifier.plans[c].method for c in self.langs},
             "thresholds_by_language": {c: {"accept": p.accept, "reject": p.reject, "rule_out": p.rule_out,
                                            "min_letters": p.min_letters, "script_share": p.script_share}
-                                       for c, p in self.identifier.plans.items()},
+                                       for c, p in ((c, self.identifier.plans[c]) for c in self.langs)},
         }
 
     def close(self) -> None:
@@ -275,7 +324,8 @@ class LanguageIdStep(Step):
             self._pool = None
 
     def _check(self, texts: list[str], langs: list[str]) -> list[str | None]:
-        if self.workers == 1 or len(texts) < 2000:
+        if self.workers == 1 or len(texts) < 2000 or multiprocessing.current_process().daemon:
+            # (a build's shard worker is a daemon: it cannot start processes, and needs none)
             return self.identifier.check(texts, langs)
         if self._pool is None:
             ctx = multiprocessing.get_context("fork")
@@ -288,9 +338,6 @@ class LanguageIdStep(Step):
     def __call__(self, batch: Batch) -> StepResult:
         n = len(batch["id"])
         langs = list(batch["lang"])
-        unknown = set(langs) - set(self.identifier.plans)
-        if unknown:
-            self.identifier.plans.update(LanguageIdentifier(self.config, sorted(unknown)).plans)
         fields = field_texts(batch, self.fields, float(self.settings.get("options_min_words", 3)))
         texts = [t for _, col in fields for t in col]
         verdicts = self._check(texts, langs * len(fields))

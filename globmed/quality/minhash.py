@@ -3,11 +3,12 @@ LSH banding; whole batches at once in numpy, no per-entry Python objects."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 import numpy as np
 
-from globmed.quality.codepoints import encode, row_of
+from globmed.quality.codepoints import encode
 
 EMPTY = np.uint32(0xFFFFFFFF)
 _P = np.uint64(0x100000001B3)
@@ -26,11 +27,16 @@ def _mix(h: np.ndarray) -> np.ndarray:
 
 
 def shingle_text(text: str) -> str:
-    """The text MinHash sees: case-folded, whitespace collapsed."""
-    return " ".join(text.casefold().split())
+    """The text MinHash sees: case-folded, whitespace collapsed (and no NUL: it separates texts)."""
+    return " ".join(text.casefold().replace("\x00", " ").split())
 
 
-def signatures(texts: Sequence[str], *, k: int = 5, num_perm: int = 64) -> np.ndarray:
+def text_hash(shingled: str) -> int:
+    """64-bit blake2b of a text as :func:`shingle_text` gives it (the exact-duplicate key)."""
+    return int.from_bytes(hashlib.blake2b(shingled.encode(), digest_size=8).digest(), "little")
+
+
+def signatures(texts: Sequence[str], *, k: int = 5, num_perm: int = 64, hashes: bool = False):
     """``(len(texts), num_perm)`` uint32 MinHash signatures of the character ``k``-grams.
 
     One hash per shingle; its top bits pick a bin, the rest is the value, the minimum per
@@ -42,9 +48,11 @@ def signatures(texts: Sequence[str], *, k: int = 5, num_perm: int = 64) -> np.nd
         raise ValueError(f"num_perm {num_perm}: must be a power of two up to 1024")
     n = len(texts)
     sig = np.full(n * num_perm, EMPTY, dtype=np.uint32)
+    shingled = [shingle_text(t) for t in texts]
+    keys = np.fromiter(map(text_hash, shingled), dtype=np.uint64, count=n) if hashes else None
     if n == 0:
-        return sig.reshape(0, num_perm)
-    cp, starts = encode([shingle_text(t) for t in texts], sep="\x00")
+        return (sig.reshape(0, num_perm), keys) if hashes else sig.reshape(0, num_perm)
+    cp, starts = encode(shingled, sep="\x00")
     total = len(cp)
     if total >= k:
         cp64 = cp.astype(np.uint64)
@@ -52,19 +60,20 @@ def signatures(texts: Sequence[str], *, k: int = 5, num_perm: int = 64) -> np.nd
         for j in range(k):
             h *= _P
             h += cp64[j: total - k + 1 + j]
-        # a shingle is valid when it does not cross into the separator after its text
-        ends = starts[1:] - 1  # position of each text's separator
-        rows = row_of(starts, total)[: total - k + 1]
-        valid = np.arange(total - k + 1) + k - 1 < ends[rows]
+        # a shingle is valid when it does not cross a separator (code point 0, after each text); the
+        # count of separators before a position is the row it belongs to
+        seps = np.zeros(total + 1, dtype=np.int32)
+        np.cumsum(cp == 0, out=seps[1:])
+        valid = seps[k: total + 1] == seps[: total - k + 1]
         h = _mix(h[valid])
-        rows = rows[valid]
+        rows = seps[: total - k + 1][valid].astype(np.int64)
         bits = int(np.log2(num_perm))
         bins = (h >> np.uint64(64 - bits)).astype(np.int64)
         vals = (h & np.uint64(0xFFFFFFFE)).astype(np.uint32)  # never EMPTY
         np.minimum.at(sig, rows * num_perm + bins, vals)
     sig = sig.reshape(n, num_perm)
     _densify(sig)
-    return sig
+    return (sig, keys) if hashes else sig
 
 
 def _densify(sig: np.ndarray) -> None:
@@ -142,7 +151,9 @@ def candidate_pairs(keys: np.ndarray, group: np.ndarray | None = None) -> tuple[
 
 
 def _unique_pairs(a: np.ndarray, b: np.ndarray, n_b: int) -> tuple[np.ndarray, np.ndarray]:
-    key = np.unique(a.astype(np.int64) * max(n_b, 1) + b)
+    key = np.sort(a.astype(np.int64) * max(n_b, 1) + b)  # sort + neighbours: much faster than np.unique's hashing
+    if len(key):
+        key = key[np.concatenate(([True], key[1:] != key[:-1]))]
     return key // max(n_b, 1), key % max(n_b, 1)
 
 

@@ -13,6 +13,8 @@ import pyarrow.compute as pc
 from globmed.quality.minhash import signatures
 
 CONTEXT_CHARS = 500
+HASH_COLUMN = "_exact_hash"
+"""Column of :func:`globmed.quality.minhash.text_hash` of each row's comparison text."""
 
 
 def comparison_text(table: pa.Table) -> pa.ChunkedArray:
@@ -41,7 +43,26 @@ class SignatureStore:
         self.ids: pa.Array | None = None
         self.sig: np.ndarray | None = None
 
+    @property
+    def column(self) -> str:
+        return f"_minhash_{self.k}_{self.num_perm}"
+
+    def precompute(self, table: pa.Table) -> dict[str, pa.Array]:
+        """The signatures as a column (``num_perm`` little-endian uint32 per row), for :meth:`of`."""
+        if self.column in table.column_names:  # another step sharing this store asked first
+            return {}
+        sig, keys = signatures(comparison_text(table).to_pylist(), k=self.k, num_perm=self.num_perm, hashes=True)
+        width = 4 * self.num_perm
+        return {self.column: pa.FixedSizeBinaryArray.from_buffers(
+                    pa.binary(width), len(sig), [None, pa.py_buffer(np.ascontiguousarray(sig, dtype="<u4").tobytes())]),
+                HASH_COLUMN: pa.array(keys, pa.uint64())}
+
     def of(self, table: pa.Table) -> np.ndarray:
+        if self.column in table.column_names:  # computed as the stream was read
+            column = table.column(self.column).combine_chunks()
+            data = np.frombuffer(column.buffers()[1], dtype="<u4")
+            start = column.offset * self.num_perm
+            return data[start: start + len(column) * self.num_perm].reshape(len(column), self.num_perm)
         ids = table.column("id").combine_chunks()
         if self.ids is not None:
             pos = pc.index_in(ids, value_set=self.ids)

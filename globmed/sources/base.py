@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass
@@ -67,6 +68,7 @@ def _metadata() -> dict[str, dict[str, Any]]:
     return yaml.safe_load(text) or {}
 
 
+@cache
 def source_info(name: str) -> SourceInfo:
     data = _metadata()
     if name not in data:
@@ -110,6 +112,16 @@ class Source(ABC):
     def read(self, path: Path | None = None, langs: Collection[str] | None = None) -> Iterator[Entry | Reject]:
         """Yield entries (and rejects) from ``path``. ``langs`` is a hint: entries of
         other languages may still be yielded; the build drops them."""
+
+    def shards(self, path: Path | None = None, langs: Collection[str] | None = None) -> list[Any]:
+        """Independent parts of :meth:`read` that worker processes may read in parallel: picklable
+        descriptors such that ``read_shard`` over them, in order, yields exactly what ``read`` yields.
+        The default is one shard, the whole read."""
+        return [None]
+
+    def read_shard(self, path: Path | None, langs: Collection[str] | None, shard: Any) -> Iterator[Entry | Reject]:
+        """The items of one of :meth:`shards`' parts (the default: the whole read)."""
+        return self.read(path, langs)
 
     # helpers for subclasses -----------------------------------------------------------
 
@@ -182,6 +194,57 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
                 yield lineno, json.loads(line)
             except ValueError as exc:
                 yield lineno, ValueError(f"not valid JSON: {exc}")
+
+
+@dataclass(frozen=True)
+class JsonlShard:
+    """Lines ``first_line``... of ``path``, the bytes ``start`` to ``end`` (whole lines)."""
+
+    path: Path
+    start: int
+    end: int
+    first_line: int
+
+
+def jsonl_shards(path: Path, target_bytes: int = 4 << 20) -> list[JsonlShard]:
+    """Cut a JSON Lines file into parts of about ``target_bytes`` at line ends, with the line number
+    each part starts at, so that :func:`iter_jsonl_shard` over them equals :func:`iter_jsonl`."""
+    shards, start, line = [], 0, 1
+    try:
+        with open(path, "rb") as fh:
+            while True:
+                fh.seek(start + target_bytes)
+                rest = fh.readline()  # up to the end of the line the cut falls in
+                end = min(start + target_bytes + len(rest), os.fstat(fh.fileno()).st_size)
+                if end <= start:
+                    break
+                fh.seek(start)
+                chunk = fh.read(end - start)
+                shards.append(JsonlShard(Path(path), start, end, line))
+                line += chunk.count(b"\n")
+                start = end
+    except OSError as exc:
+        raise GlobmedError(f"cannot read {path}: {exc.strerror}") from None
+    return shards or [JsonlShard(Path(path), 0, 0, 1)]
+
+
+def iter_jsonl_shard(shard: JsonlShard) -> Iterator[tuple[int, Any]]:
+    """:func:`iter_jsonl` over one part of a file (see :func:`jsonl_shards`)."""
+    try:
+        with open(shard.path, "rb") as fh:
+            fh.seek(shard.start)
+            data = fh.read(shard.end - shard.start)
+    except OSError as exc:
+        raise GlobmedError(f"cannot read {shard.path}: {exc.strerror}") from None
+    if shard.start == 0 and data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    for lineno, line in enumerate(data.split(b"\n"), shard.first_line):
+        if not line.strip():
+            continue
+        try:
+            yield lineno, json.loads(line)
+        except ValueError as exc:
+            yield lineno, ValueError(f"not valid JSON: {exc}")
 
 
 def load_json(path: Path) -> Any:

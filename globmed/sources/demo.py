@@ -24,7 +24,7 @@ from typing import Any
 
 from globmed.languages import language_codes
 from globmed.schema import LETTERS, TASK_LABELS, Entry
-from globmed.sources.base import Reject, Source, iter_jsonl, register
+from globmed.sources.base import JsonlShard, Reject, Source, iter_jsonl_shard, jsonl_shards, register
 
 
 @register
@@ -33,6 +33,8 @@ class DemoSource(Source):
     tasks = ("mcq", "yes_no_maybe", "nli")
     languages = ("en", "zh", "ja", "ko", "es", "fr", "de", "pt", "sw", "wo", "yo", "zu")
     expected_files = "a folder of <lang>.jsonl files in the demo format, or one such file"
+    shard_bytes = 4 << 20
+    """Size of the parts a build's worker processes read in parallel."""
 
     def default_path(self) -> Path:
         return Path(str(resources.files("globmed.sources").joinpath("demo_data")))
@@ -41,20 +43,31 @@ class DemoSource(Source):
         return [path] if path.is_file() else sorted(path.glob("*.jsonl"))
 
     def read(self, path: Path | None = None, langs: Collection[str] | None = None) -> Iterator[Entry | Reject]:
+        for shard in self.shards(path, langs):
+            yield from self.read_shard(path, langs, shard)
+
+    def shards(self, path: Path | None = None, langs: Collection[str] | None = None) -> list[Any]:
+        """Parts of about 4 MB of each language file; a file not named for a language is one part (its reject)."""
         root = self.resolve_path(path)
         known = set(language_codes())
+        out: list[Any] = []
         for file in self.files(root):
-            lang = file.stem
-            if lang not in known:
-                yield self.reject(file, None, f"file name {file.name!r} is not <lang>.jsonl for a registry language")
+            if file.stem not in known:
+                out.append(file)
+            elif langs is None or file.stem in langs:
+                out += jsonl_shards(file, self.shard_bytes)
+        return out
+
+    def read_shard(self, path: Path | None, langs: Collection[str] | None, shard: Any) -> Iterator[Entry | Reject]:
+        if not isinstance(shard, JsonlShard):
+            yield self.reject(shard, None, f"file name {shard.name!r} is not <lang>.jsonl for a registry language")
+            return
+        file, lang = shard.path, shard.path.stem
+        for rowno, row in iter_jsonl_shard(shard):
+            if isinstance(row, Exception):
+                yield self.reject(file, rowno, str(row), lang=lang)
                 continue
-            if langs is not None and lang not in langs:
-                continue
-            for rowno, row in iter_jsonl(file):
-                if isinstance(row, Exception):
-                    yield self.reject(file, rowno, str(row), lang=lang)
-                    continue
-                yield self._entry(row, file, rowno, lang)
+            yield self._entry(row, file, rowno, lang)
 
     def _entry(self, row: Any, file: Path, rowno: int, lang: str) -> Entry | Reject:
         if not isinstance(row, dict):
