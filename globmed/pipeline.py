@@ -78,6 +78,8 @@ def batch_len(batch: Batch) -> int:
 
 
 def select(batch: Batch, mask: Sequence[bool]) -> Batch:
+    if all(mask):
+        return batch
     return {k: [v for v, m in zip(col, mask, strict=True) if m] for k, col in batch.items()}
 
 

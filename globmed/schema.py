@@ -44,6 +44,7 @@ stage can name the file and row of a row it rejects.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -235,15 +236,27 @@ def batch_to_entries(batch: Mapping[str, list]) -> list[Entry]:
 
 
 def entries_to_batch(entries: Iterable[Entry], *, pipeline: bool = True) -> dict[str, list]:
-    cols = PIPELINE_COLUMNS if pipeline else COLUMNS
-    batch: dict[str, list] = {c: [] for c in cols}
-    for entry in entries:
-        for key, value in entry.to_row(pipeline=pipeline).items():
-            batch[key].append(value)
+    """Entries as columns (what :meth:`Entry.to_row` gives per entry, column by column)."""
+    entries = list(entries)
+    batch: dict[str, list] = {c: [getattr(e, c) for e in entries] for c in (PIPELINE_COLUMNS if pipeline else COLUMNS)}
+    batch["options"] = [list(v) for v in batch["options"]]
+    batch["answer"] = [list(v) for v in batch["answer"]]
+    batch["translation"] = [dataclasses.asdict(t) if t else None for t in batch["translation"]]
     return batch
 
 
 # --------------------------------------------------------------------------- validation
+
+
+_STRING_FIELDS = ("id", "origin_id", "lang", "source", "task", "question", "context", "answer_text", "explanation",
+                  "license")
+
+
+@functools.cache
+def _registry_codes() -> frozenset[str]:
+    from globmed.languages import language_codes
+
+    return frozenset(language_codes())
 
 
 def _is_str(value: Any) -> bool:
@@ -260,10 +273,9 @@ def validate_entry(entry: Entry, *, known_languages: Iterable[str] | None = None
     ``known_languages`` defaults to the language registry.
     """
     problems: list[str] = []
-    for name in ("id", "origin_id", "lang", "source", "task", "question", "context",
-                 "answer_text", "explanation", "license"):
+    for name in _STRING_FIELDS:
         value = getattr(entry, name)
-        if not _is_str(value):
+        if not isinstance(value, str):
             problems.append(f"{name} must be a string, got {type(value).__name__}")
     for name in ("options", "answer"):
         value = getattr(entry, name)
@@ -275,11 +287,7 @@ def validate_entry(entry: Entry, *, known_languages: Iterable[str] | None = None
     for name in ("id", "origin_id", "source", "license"):
         if not getattr(entry, name).strip():
             problems.append(f"{name} is empty")
-    if known_languages is None:
-        from globmed.languages import language_codes
-
-        known_languages = language_codes()
-    if entry.lang not in set(known_languages):
+    if entry.lang not in (_registry_codes() if known_languages is None else set(known_languages)):
         problems.append(f"unknown language {entry.lang!r}")
     if entry.task not in TASKS:
         problems.append(f"unknown task {entry.task!r} (valid: {', '.join(TASKS)})")

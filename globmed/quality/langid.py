@@ -156,6 +156,9 @@ class LanguageIdentifier:
         }
         self._label_plans = {lab: self._plan_index[code] for lab, code in self.ft_to_code.items()
                              if code in self._plan_index}
+        # the top label alone decides when no language has two labels and acceptance needs a majority
+        # (then a language's probability can reach its threshold only as the top label); else the top 3
+        self._k = 1 if all(len(p.fasttext) <= 1 and p.accept >= 0.5 for p in plans) else 3
 
     @property
     def py3_batch(self):
@@ -200,35 +203,48 @@ class LanguageIdentifier:
         for i in np.flatnonzero(off_script):
             out[i] = f"{share[i]:.0%} of letters in the {get_language(langs[i]).script} script"
         todo = np.flatnonzero(checked & ~off_script)
-        if not len(todo):
-            return out
+        # identifiers see the first max_chars characters; each distinct (language, text) once
         m = self.max_chars
-        k = 3
-        labels, probs = self.model.predict([texts[i][:m].replace("\n", " ") for i in todo], k=k)
+        unique: dict[tuple[int, str], int] = {}
+        slot = np.fromiter((unique.setdefault((plan_of[i], texts[i][:m]), len(unique)) for i in todo),
+                           np.int64, count=len(todo))
+        verdicts = self._identify([t for _, t in unique], [langs[i] for i in todo[np.unique(slot, return_index=True)[1]]])
+        for i, j in zip(todo, slot, strict=True):
+            out[i] = verdicts[j]
+        return out
+
+    def _identify(self, texts: list[str], langs: list[str]) -> list[str | None]:
+        """fastText, then the fallbacks for what it leaves undecided, on texts that passed the script check."""
+        out: list[str | None] = [None] * len(texts)
+        if not texts:
+            return out
+        arrays = self._arrays
+        plan_of = np.fromiter(map(self._plan_index.__getitem__, langs), np.int64, count=len(texts))
+        k = self._k
+        labels, probs = self.model.predict([t.replace("\n", " ") for t in texts], k=k)
         # fastText label -> plan number of its registry language (-1: not a registry language)
         code_of = self._label_plans
         flat = [code_of.get(lab, -1) for labs in labels for lab in (*labs, *("",) * (k - len(labs)))]
-        lab_plan = np.array(flat, np.int64).reshape(len(todo), k)
-        prob = np.zeros((len(todo), k))
+        lab_plan = np.array(flat, np.int64).reshape(len(texts), k)
+        prob = np.zeros((len(texts), k))
         for j in range(k):  # a row may hold fewer than k labels
             prob[:, j] = [float(ps[j]) if j < len(ps) else 0.0 for ps in probs]
-        mine_plan = plan_of[todo]
-        mine = (prob * (lab_plan == mine_plan[:, None])).sum(axis=1)
+        mine = (prob * (lab_plan == plan_of[:, None])).sum(axis=1)
         top, p = lab_plan[:, 0], prob[:, 0]
-        other = (top >= 0) & (top != mine_plan)
-        has_ft = arrays["has_ft"][mine_plan]
-        accepted = has_ft & (mine >= arrays["accept"][mine_plan])
-        rejected = has_ft & ~accepted & other & (p >= arrays["reject"][mine_plan])
-        ruled_out = ~has_ft & other & (p >= arrays["rule_out"][mine_plan])
+        other = (top >= 0) & (top != plan_of)
+        has_ft = arrays["has_ft"][plan_of]
+        accepted = has_ft & (mine >= arrays["accept"][plan_of])
+        rejected = has_ft & ~accepted & other & (p >= arrays["reject"][plan_of])
+        ruled_out = ~has_ft & other & (p >= arrays["rule_out"][plan_of])
         codes = list(self.plans)
         for j in np.flatnonzero(rejected):
-            out[todo[j]] = f"looks like {codes[top[j]]} (fasttext {p[j]:.2f})"
+            out[j] = f"looks like {codes[top[j]]} (fasttext {p[j]:.2f})"
         for j in np.flatnonzero(ruled_out):
-            out[todo[j]] = f"looks like {codes[top[j]]} (fasttext {p[j]:.2f}; {langs[todo[j]]} ruled out)"
-        undecided = todo[~(accepted | rejected | ruled_out)]
-        for i, verdict in zip(undecided, self._fallbacks([texts[i][:m] for i in undecided],
-                                                         [langs[i] for i in undecided]), strict=True):
-            out[i] = verdict
+            out[j] = f"looks like {codes[top[j]]} (fasttext {p[j]:.2f}; {langs[j]} ruled out)"
+        undecided = np.flatnonzero(~(accepted | rejected | ruled_out))
+        for j, verdict in zip(undecided, self._fallbacks([texts[j] for j in undecided],
+                                                         [langs[j] for j in undecided]), strict=True):
+            out[j] = verdict
         return out
 
     def _fallbacks(self, texts: list[str], langs: list[str]) -> list[str | None]:

@@ -238,7 +238,11 @@ def iter_jsonl_shard(shard: JsonlShard) -> Iterator[tuple[int, Any]]:
         raise GlobmedError(f"cannot read {shard.path}: {exc.strerror}") from None
     if shard.start == 0 and data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    for lineno, line in enumerate(data.split(b"\n"), shard.first_line):
+    try:
+        lines: list[str] | list[bytes] = data.decode("utf-8").split("\n")
+    except UnicodeDecodeError:  # parse line by line: the broken line alone becomes a bad row
+        lines = data.split(b"\n")
+    for lineno, line in enumerate(lines, shard.first_line):
         if not line.strip():
             continue
         try:
