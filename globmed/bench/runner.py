@@ -15,7 +15,7 @@ from globmed.bench.backends import Backend, make_backend
 from globmed.bench.data import load_items, load_shots
 from globmed.bench.registry import ModelSpec
 from globmed.bench.results import ResultStore, model_slug, record_key
-from globmed.bench.scoring import RECORD_MODES, SCORERS
+from globmed.bench.scoring import GENERATIVE_MODES, RECORD_MODES, SCORERS
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def run_model(spec: ModelSpec, opts: BenchOptions, backend: Backend | None = Non
     written = skipped = 0
     for lang, (items, shots) in load_all(opts).items():
         for mode in spec.modes:
-            wanted = [it for it in items if mode == "generative" or it["task"] != "open_qa"]
+            wanted = [it for it in items if mode in GENERATIVE_MODES or it["task"] != "open_qa"]
             pending = [it for it in wanted if not all(
                 record_key(m, opts.shots, it["id"]) in store.done for m in RECORD_MODES[mode])]
             skipped += len(wanted) - len(pending)
@@ -68,7 +68,8 @@ def run_model(spec: ModelSpec, opts: BenchOptions, backend: Backend | None = Non
             bar = tqdm(total=len(pending), desc=f"{spec.name} {lang} {mode}", disable=not opts.progress, unit="item")
             for start in range(0, len(pending), opts.chunk):
                 part = pending[start:start + opts.chunk]
-                kwargs: dict[str, Any] = {"max_new_tokens": spec.max_new_tokens} if mode == "generative" else {}
+                kwargs: dict[str, Any] = ({"max_new_tokens": spec.max_new_tokens_for(mode)}
+                                          if mode in GENERATIVE_MODES else {})
                 records = SCORERS[mode](backend, part, shots, **kwargs)
                 for rec in records:
                     rec.update(key=record_key(rec["mode"], opts.shots, rec["id"]), model=spec.name, shots=opts.shots)

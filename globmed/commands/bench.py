@@ -19,8 +19,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--models", help="comma-separated names or groups of globmed/bench/models.yaml")
     p.add_argument("--langs", help="comma-separated language codes (default: the paper profile)")
     p.add_argument("--tasks", help="comma-separated tasks (default: all)")
-    p.add_argument("--modes", help="comma-separated scoring modes letter,cloze,generative "
-                   "(default: the registry's, or letter,cloze for --model)")
+    p.add_argument("--modes", help="comma-separated scoring modes letter,cloze,generative,generative_cot "
+                   "(generative_cot: chain of thought, worded per language; default: the registry's, or "
+                   "letter,cloze for --model)")
+    p.add_argument("--max-new-tokens", type=_positive, help="reply budget of the generative mode "
+                   "(default: the registry's, or 32)")
+    p.add_argument("--cot-max-new-tokens", type=_positive, help="reply budget of the generative_cot mode "
+                   "(default: the registry's, or 512)")
     p.add_argument("--shots", type=int, default=0, help="k-shot examples from the validation split")
     p.add_argument("--limit", type=int, help="at most N items per language")
     p.add_argument("--out", type=Path, default=Path("bench-results"), help="output folder")
@@ -42,6 +47,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--shots", type=int, default=0)
     e.add_argument("--limit", type=int, help="at most N items per language")
     e.set_defaults(func=run_export)
+
+
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return n
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -69,6 +84,11 @@ def run(args: argparse.Namespace) -> int:
             specs.append(spec)
     if not specs:
         raise GlobmedError("pass --model PATH or --models NAMES")
+    for spec in specs:
+        if args.max_new_tokens:
+            spec.max_new_tokens = args.max_new_tokens
+        if args.cot_max_new_tokens:
+            spec.cot_max_new_tokens = args.cot_max_new_tokens
     opts = BenchOptions(dataset=args.dataset, langs=resolve_languages(None if args.langs else "paper",
                                                                       _csv(args.langs)),
                         out=args.out, tasks=_csv(args.tasks), shots=args.shots, limit=args.limit,
