@@ -26,6 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default: the registry's, or 32)")
     p.add_argument("--cot-max-new-tokens", type=_positive, help="reply budget of the generative_cot mode "
                    "(default: the registry's, or 512)")
+    p.add_argument("--judge", metavar="NAME|MODEL@URL", help="grade the open-QA answers of the generative modes with "
+                   "an LLM judge (1-5 rubric): an openai model of models.yaml, or MODEL@BASE_URL of any "
+                   "OpenAI-compatible endpoint (e.g. gpt-4o@https://api.openai.com/v1)")
+    p.add_argument("--judge-key-env", metavar="VAR", help="environment variable holding the judge's API key "
+                   "(default: the registry entry's, or OPENAI_API_KEY)")
+    p.add_argument("--judge-max-tokens", type=_positive, default=256, help="reply budget of the judge (default 256)")
     p.add_argument("--shots", type=int, default=0, help="k-shot examples from the validation split")
     p.add_argument("--limit", type=int, help="at most N items per language")
     p.add_argument("--out", type=Path, default=Path("bench-results"), help="output folder")
@@ -89,13 +95,27 @@ def run(args: argparse.Namespace) -> int:
             spec.max_new_tokens = args.max_new_tokens
         if args.cot_max_new_tokens:
             spec.cot_max_new_tokens = args.cot_max_new_tokens
+    judge = None
+    if args.judge:
+        from globmed.bench.judge import Judge, resolve_judge
+
+        judge = Judge(resolve_judge(args.judge, args.judge_key_env), max_tokens=args.judge_max_tokens)
     opts = BenchOptions(dataset=args.dataset, langs=resolve_languages(None if args.langs else "paper",
                                                                       _csv(args.langs)),
                         out=args.out, tasks=_csv(args.tasks), shots=args.shots, limit=args.limit,
-                        chunk=args.chunk, progress=not args.no_progress)
-    summary = run_bench(specs, opts)
+                        chunk=args.chunk, progress=not args.no_progress, judge=judge)
+    try:
+        summary = run_bench(specs, opts)
+    finally:
+        if judge is not None:
+            judge.close()
     for name in summary.scored:
         print(f"{name}: {summary.scored[name]} records written, {summary.skipped[name]} items already done")
+        j = summary.judged.get(name)
+        if j is not None:
+            print(f"{name}: judge {judge.name}: {j.judged} verdicts written ({j.unparsed} unparsable), "
+                  f"{j.done} already judged, {j.failed} failed" + (" (judged on the next run)" if j.failed else "")
+                  + ("" if j.judged or j.done or j.failed else " (no open-QA answers of a generative mode)"))
     _print_report(summary.report_files)
     print(f"done in {summary.seconds:.1f} s")
     return 0
