@@ -10,7 +10,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench", help="score models on GlobMed (GlobMed-Bench), rebuild reports, export lm-eval tasks",
         description="Score models on the test split per task, language and mode; results are appended per item "
-        "to <out>/results/<model>.jsonl (a rerun resumes) and the leaderboard and plots are written to <out>. "
+        "to <out>/results/<model>.jsonl (a rerun resumes), --judge grades the open-QA answers with an LLM, and the "
+        "leaderboard and plots are written to <out>. "
         "Subcommands: `report` rebuilds reports from result files; `export-lm-eval` writes lm-evaluation-harness tasks.")
     p.add_argument("--dataset", help="build folder or Hub dataset id")
     p.add_argument("--model", action="append", default=[], help="a local model folder, .gguf file, PEFT adapter "
