@@ -154,10 +154,12 @@ class JudgeOutcome:
     failed: int
     """Requests that failed after the retries (nothing recorded; judged on the next run)."""
     first_error: str | None = None
+    """The first failure's message (no key in it: the backend never puts one there)."""
 
 
 class Judge:
-    """Grades open-QA answers with one judge model; ``judge()`` is safe to call from one thread."""
+    """Grades open-QA answers with one judge model, ``concurrency`` requests at a time (the
+    backend's retries and on-disk cache apply to every request)."""
 
     def __init__(self, spec: ModelSpec, *, max_tokens: int = DEFAULT_MAX_TOKENS, backend: OpenAIBackend | None = None):
         if spec.backend != "openai":
