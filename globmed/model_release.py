@@ -30,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from globmed.bench.results import JUDGE_MODE
 from globmed.errors import GlobmedError
 from globmed.release import (
     CommitPlan,
@@ -80,6 +81,8 @@ def load_bench_summary(results_dir: Path) -> dict[str, Any]:
                     break  # a line cut short by a kill is not a result
                 try:
                     rec = json.loads(line)
+                    if rec.get("mode") == JUDGE_MODE:
+                        continue  # an LLM judge's verdict on another mode's answer, not a score of its own
                     mode = rec["mode"] if not rec.get("shots") else f"{rec['mode']}-{rec['shots']}shot"
                     scores[rec["model"]][mode][rec["lang"]].append(float(rec["score"]))
                 except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:

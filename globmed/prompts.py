@@ -10,6 +10,10 @@ with the language's answer phrase ("Answer:", "Jibu:", "答案：") followed by 
 
     user:       <instruction>\n\n<Context>: ...\n<Question>: ...\nA. ...\nB. ...
     assistant:  <Answer>: B. <option text>\n\n<Explanation>: ...
+
+Chain-of-thought prompts (``cot=True``, GlobMed-Bench's ``generative_cot`` mode) append the
+language's ``cot`` request to the last question ("Think step by step, then give your final
+answer on the last line as 'Answer: <letter>'."); shots keep their plain answers.
 """
 
 from __future__ import annotations
@@ -60,6 +64,11 @@ def answer_prefix(lang: str) -> str:
 def answer_separator(lang: str) -> str:
     """What comes between the answer phrase and the letter: a space, none after a full-width colon."""
     return "" if lang in FULL_WIDTH_COLON else " "
+
+
+def cot_instruction(lang: str, task: str) -> str:
+    """The chain-of-thought request of ``lang``: the ``open`` wording for open QA, else ``letter``."""
+    return table(lang)["cot"]["open" if task == "open_qa" else "letter"]
 
 
 def option_texts(row: Row, lang: str | None = None) -> list[str]:
@@ -121,9 +130,11 @@ def build_messages(
     system: bool = True,
     with_answer: bool = False,
     explanation: bool = True,
+    cot: bool = False,
 ) -> list[dict[str, str]]:
     """Chat messages for ``row`` after k ``shots`` (same language). ``with_answer`` appends
-    the assistant turn (training); without it the list ends on the user turn (bench)."""
+    the assistant turn (training); without it the list ends on the user turn (bench). ``cot``
+    appends the chain-of-thought request to the last user turn."""
     lang = row["lang"]
     messages: list[dict[str, str]] = []
     if system:
@@ -131,16 +142,23 @@ def build_messages(
     for shot in shots:
         messages.append({"role": "user", "content": render_question(shot, lang)})
         messages.append({"role": "assistant", "content": render_answer(shot, lang, explanation=False)})
-    messages.append({"role": "user", "content": render_question(row, lang)})
+    question = render_question(row, lang)
+    if cot:
+        question += "\n\n" + cot_instruction(lang, row["task"])
+    messages.append({"role": "user", "content": question})
     if with_answer:
         messages.append({"role": "assistant", "content": render_answer(row, lang, explanation=explanation)})
     return messages
 
 
-def render_plain(row: Row, shots: Sequence[Row] = ()) -> str:
+def render_plain(row: Row, shots: Sequence[Row] = (), *, cot: bool = False) -> str:
     """A prompt for base (non-chat) models: shots and question as plain text, ending with the
-    answer phrase, so the next token is the letter."""
+    answer phrase, so the next token is the letter. With ``cot`` it ends with the
+    chain-of-thought request instead (the model reasons first, then writes the answer phrase)."""
     lang = row["lang"]
     blocks = [f"{render_question(s, lang)}\n{render_answer(s, lang, explanation=False)}" for s in shots]
-    blocks.append(f"{render_question(row, lang)}\n{answer_prefix(lang)}")
+    if cot:
+        blocks.append(f"{render_question(row, lang)}\n\n{cot_instruction(lang, row['task'])}\n")
+    else:
+        blocks.append(f"{render_question(row, lang)}\n{answer_prefix(lang)}")
     return "\n\n".join(blocks)

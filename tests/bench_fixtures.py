@@ -40,3 +40,29 @@ def bench_build(tmp_path_factory) -> Path:
     run_cli("build", "--source", f"demo={root / 'src'}", "--langs", ",".join(BENCH_LANGS), "--out", str(out),
             "--no-progress", "--no-quality")
     return out
+
+
+OPEN_QA = {
+    "en": [("How is a fever treated?", ["Rest, fluids and paracetamol."]),
+           ("What does insulin do?", ["It lowers blood sugar.", "Insulin lets cells take up glucose."]),
+           ("What is hypertension?", ["High blood pressure."])],
+    "sw": [("Homa hutibiwaje?", ["Kupumzika, maji na paracetamol."]),
+           ("Insulini hufanya nini?", ["Hupunguza sukari kwenye damu."]),
+           ("Shinikizo la damu ni nini?", ["Shinikizo la juu la damu."])],
+}
+
+
+@pytest.fixture(scope="session")
+def open_qa_build(tmp_path_factory) -> Path:
+    """A dataset folder in the release layout (README `configs:`), test split only: three open-QA
+    items each in en and sw (no shipped demo source has open QA)."""
+    root = tmp_path_factory.mktemp("open-qa")
+    configs = []
+    for lang, rows in OPEN_QA.items():
+        write_jsonl(root / "data" / lang / "test.jsonl", [
+            {"id": f"oq/{lang}/{i}", "origin_id": f"oq/{i}", "lang": lang, "source": "oq", "task": "open_qa",
+             "question": q, "context": "", "options": [], "answer": refs, "explanation": ""}
+            for i, (q, refs) in enumerate(rows)])
+        configs.append(f"- config_name: {lang}\n  data_files:\n  - split: test\n    path: data/{lang}/test.jsonl\n")
+    (root / "README.md").write_text("---\nconfigs:\n" + "".join(configs) + "---\n", encoding="utf-8")
+    return root

@@ -1,4 +1,7 @@
-"""A real chat-completions server for the translation tests (127.0.0.1, a background thread).
+"""Real chat-completions servers started by the tests (127.0.0.1, a background thread).
+
+``FakeAPI`` (end of the file) serves GlobMed-Bench's API tests: scripted statuses and replies.
+``ChatServer`` serves the translation tests.
 
 It "translates" by prefixing each string with ``<TARGET>:`` (and strips the prefix when asked
 to translate back into English), so numbers, units and drug names survive and the
@@ -136,3 +139,57 @@ class ChatServer:
             h.send_header(k, v)
         h.end_headers()
         h.wfile.write(data)
+
+
+class FakeAPI:
+    """An OpenAI-compatible server for the GlobMed-Bench API tests (127.0.0.1, a background thread).
+
+    Scripted replies: ``script`` holds (status, body) pairs served first, then :meth:`answer`'s
+    canned answers (a letter for chat completions, logprobs for completions). Subclasses change
+    :meth:`respond` or :meth:`answer`. Every request is kept in ``requests`` as (path, headers, body).
+    """
+
+    def __init__(self):
+        self.script: list[tuple[int, str]] = []
+        self.requests: list[tuple[str, dict, dict]] = []
+        self.lock = threading.Lock()
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with api.lock:
+                    api.requests.append((self.path, dict(self.headers), body))
+                    status, text = api.respond(self.path, body)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                if status == 429:
+                    self.send_header("Retry-After", "0")
+                self.end_headers()
+                self.wfile.write(text.encode())
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def respond(self, path: str, body: dict) -> tuple[int, str]:
+        """(HTTP status, body text) of one request; called under ``lock``."""
+        return self.script.pop(0) if self.script else (200, self.answer(path, body))
+
+    def answer(self, path: str, body: dict) -> str:
+        if path.endswith("/chat/completions"):
+            question = body["messages"][-1]["content"]
+            letter = "A" if "Pick alpha" in question else "B"
+            return json.dumps({"choices": [{"message": {"role": "assistant", "content": f"Answer: {letter}"}}]})
+        if body.get("echo"):  # cloze: the prompt's tokens, one per character, -0.5 each
+            text = body["prompt"]
+            return json.dumps({"choices": [{"text": text, "logprobs": {
+                "text_offset": list(range(len(text))), "token_logprobs": [None] + [-0.5] * (len(text) - 1)}}]})
+        return json.dumps({"choices": [{"text": " B", "logprobs": {"top_logprobs": [{" B": -0.1, " A": -2.5, "C": -3.0}]}}]})

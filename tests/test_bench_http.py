@@ -2,62 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
+from chat_server import FakeAPI
 
 from globmed.bench.backends.http import MISSING_LOGPROB, APIError, OpenAIBackend
 from globmed.bench.scoring import score_generative
-
-
-class FakeAPI:
-    """Scripted replies: ``script`` holds (status, body) pairs served first, then canned answers."""
-
-    def __init__(self):
-        self.script: list[tuple[int, str]] = []
-        self.requests: list[tuple[str, dict, dict]] = []
-        self.lock = threading.Lock()
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with api.lock:
-                    api.requests.append((self.path, dict(self.headers), body))
-                    status, text = api.script.pop(0) if api.script else (200, api.answer(self.path, body))
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                if status == 429:
-                    self.send_header("Retry-After", "0")
-                self.end_headers()
-                self.wfile.write(text.encode())
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def answer(self, path: str, body: dict) -> str:
-        if path.endswith("/chat/completions"):
-            question = body["messages"][-1]["content"]
-            letter = "A" if "Pick alpha" in question else "B"
-            return json.dumps({"choices": [{"message": {"role": "assistant", "content": f"Answer: {letter}"}}]})
-        if body.get("echo"):  # cloze: the prompt's tokens, one per character, -0.5 each
-            text = body["prompt"]
-            return json.dumps({"choices": [{"text": text, "logprobs": {
-                "text_offset": list(range(len(text))), "token_logprobs": [None] + [-0.5] * (len(text) - 1)}}]})
-        return json.dumps({"choices": [{"text": " B", "logprobs": {"top_logprobs": [{" B": -0.1, " A": -2.5, "C": -3.0}]}}]})
 
 
 @pytest.fixture
 def api():
     fake = FakeAPI()
     yield fake
-    fake.server.shutdown()
+    fake.close()
 
 
 def _backend(api, tmp_path, **kw):

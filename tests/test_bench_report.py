@@ -10,7 +10,7 @@ import yaml
 from bench_fixtures import bench_build  # noqa: F401 (fixture)
 from conftest import run_cli
 
-from globmed.bench.registry import adhoc_spec, resolve_models
+from globmed.bench.registry import ModelSpec, adhoc_spec, resolve_models
 from globmed.bench.report import language_table
 from globmed.errors import GlobmedError, UnknownNameError
 
@@ -82,6 +82,11 @@ def test_registry_groups_names_and_errors():
         resolve_models("nope")
     with pytest.raises(GlobmedError, match="unknown mode"):
         adhoc_spec("x", modes=["guess"])
+    assert specs[1].modes == ["generative", "generative_cot"]
+    assert (specs[1].max_new_tokens_for("generative"), specs[1].max_new_tokens_for("generative_cot")) == (16, 768)
+    assert adhoc_spec("x", modes=["generative_cot"]).max_new_tokens_for("generative_cot") == 512
+    with pytest.raises(GlobmedError, match="cot_max_new_tokens must be a positive integer"):
+        ModelSpec(name="x", backend="openai", model="m", cot_max_new_tokens=0)
 
 
 def test_vllm_backend_without_vllm_says_what_to_do():

@@ -17,13 +17,19 @@ torch = pytest.importorskip("torch")
 
 from globmed.bench.backends.hf import TransformersBackend, resolve_model_path  # noqa: E402
 from globmed.bench.data import load_items, load_shots  # noqa: E402
-from globmed.bench.prompting import letter_prompt  # noqa: E402
+from globmed.bench.prompting import generation_prompt, letter_prompt  # noqa: E402
 from globmed.bench.registry import adhoc_spec  # noqa: E402
 from globmed.bench.results import iter_records  # noqa: E402
-from globmed.bench.runner import BenchOptions, run_bench  # noqa: E402
-from globmed.bench.scoring import score_generative  # noqa: E402
+from globmed.bench.runner import BenchOptions, run_bench, run_model  # noqa: E402
+from globmed.bench.scoring import score_generative, score_generative_cot  # noqa: E402
 from globmed.errors import GlobmedError  # noqa: E402
-from globmed.prompts import answer_prefix, build_messages, correct_letters, option_texts  # noqa: E402
+from globmed.prompts import (  # noqa: E402
+    answer_prefix,
+    build_messages,
+    correct_letters,
+    cot_instruction,
+    option_texts,
+)
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +137,11 @@ class _Canned:
 
     def generate(self, prompts, max_new_tokens=64, progress=False):
         self.seen.extend(prompts)
+        self.budgets = getattr(self, "budgets", []) + [max_new_tokens]
         return self.replies[: len(prompts)]
+
+    def close(self):
+        pass
 
 
 def test_generative_scoring_with_canned_replies(bench_build):  # noqa: F811
@@ -143,6 +153,102 @@ def test_generative_scoring_with_canned_replies(bench_build):  # noqa: F811
     assert [r["correct"] for r in recs] == [True, False, True]
     assert [r["rule"] for r in recs] == ["answer_phrase", "unparsed", "option_text"]
     assert be.seen[0] == build_messages(items[0])
+
+
+def test_cot_prompts_carry_the_wording_and_only_a_final_answer_counts(bench_build):  # noqa: F811
+    items = load_items(bench_build, "sw", ["yes_no_maybe"])[:3] + load_items(bench_build, "sw", ["mcq"])[:2]
+    golds = [correct_letters(i)[0] for i in items]
+    wrong = next(x for x in "ABC" if x != golds[2])
+    replies = [
+        f"Tuangalie muktadha.\nJibu {wrong} si sahihi kwa sababu...\nJibu: {golds[0]}",  # reasoning, then the answer
+        f"{golds[1]}. Tuangalie muktadha kwanza... jibu {golds[1]} linaonekana sahihi",  # never concludes
+        f"Hatua ya kwanza...\n**Jibu:** {wrong}",  # a wrong final answer
+        "Answer: A",  # another language's answer phrase: not the Swahili final answer
+        f"Hatua ya kwanza...\n{golds[4]}",  # a bare letter as the last line
+    ]
+    be = _Canned(replies)
+    recs = score_generative_cot(be, items, {}, max_new_tokens=300)
+    assert be.budgets == [300]
+    for item, prompt in zip(items, be.seen, strict=True):
+        assert prompt == build_messages(item, cot=True)
+        assert prompt[-1]["content"].endswith("\n\n" + cot_instruction("sw", item["task"]))
+        assert "Jibu: <herufi>" in prompt[-1]["content"]
+    assert [r["mode"] for r in recs] == ["generative_cot"] * 5
+    assert [r["pred"] for r in recs] == [[golds[0]], None, [wrong], None, [golds[4]]]
+    assert [r["correct"] for r in recs] == [True, False, False, False, True]
+    assert [r["unparsed"] for r in recs] == [False, True, False, True, False]
+    assert [r["score"] for r in recs] == [1.0, 0.0, 0.0, 0.0, 1.0]
+    assert [r["rule"] for r in recs] == ["answer_phrase", "unparsed", "answer_phrase", "unparsed", "bare_letter"]
+    assert recs[0]["response"] == replies[0]
+    # the plain generative mode reads the second reply's opening letter: CoT does not
+    assert score_generative(_Canned(replies[1:2]), items[1:2], {})[0]["pred"] == [golds[1]]
+
+
+def test_cot_open_questions_are_scored_on_the_final_answer():
+    item = {"id": "q/en/1", "lang": "en", "task": "open_qa", "question": "How is a fever treated?", "context": "",
+            "options": [], "answer": ["Take paracetamol to lower the fever"], "explanation": ""}
+    be = _Canned(["Fever is a symptom. Step 1...\nAnswer: paracetamol lowers fever", "Paracetamol lowers fever"])
+    recs = score_generative_cot(be, [item, {**item, "id": "q/en/2"}], {})
+    assert be.seen[0][-1]["content"].endswith(cot_instruction("en", "open_qa"))
+    # LCS(paracetamol lowers fever | take paracetamol to lower the fever) = 2: P = 2/3, R = 2/6
+    assert recs[0]["pred"] == "paracetamol lowers fever" and recs[0]["score"] == pytest.approx(4 / 9)
+    assert recs[0]["unparsed"] is False and 0 < recs[0]["chrf"] < 100
+    # no answer phrase: unparsed, scored 0 (the reasoning is not the answer)
+    assert recs[1]["unparsed"] is True
+    assert (recs[1]["pred"], recs[1]["score"], recs[1]["chrf"]) == ("", 0.0, 0.0)
+
+
+def test_cot_prompt_for_local_models(backend, bench_build):  # noqa: F811
+    item = load_items(bench_build, "sw", ["mcq"])[0]
+    cot = cot_instruction("sw", "mcq")
+    chat = generation_prompt(item, backend.tokenizer, cot=True)
+    assert chat == backend.tokenizer.apply_chat_template(build_messages(item, cot=True), add_generation_prompt=True,
+                                                         tokenize=False)
+    assert cot in chat and cot not in generation_prompt(item, backend.tokenizer)
+    plain = generation_prompt(item, backend.tokenizer, chat=False, cot=True)
+    assert plain.endswith(cot + "\n") and not plain.rstrip().endswith("Jibu:")
+
+
+class _ByMode(_Canned):
+    """Answers CoT prompts with reasoning then "<answer phrase> A", plain prompts with "B"."""
+
+    def __init__(self):
+        super().__init__([])
+
+    def generate(self, prompts, max_new_tokens=64, progress=False):
+        self.seen.extend(prompts)
+        self.budgets = getattr(self, "budgets", []) + [max_new_tokens]
+        out = []
+        for p in prompts:
+            asked = p[-1]["content"]
+            lang = "sw" if cot_instruction("sw", "mcq") in asked else "en"
+            cot = cot_instruction(lang, "mcq") in asked
+            out.append(f"Reasoning...\n{answer_prefix(lang)} A" if cot else "B")
+        return out
+
+
+def test_plain_and_cot_generation_are_separate_records_and_report_rows(tmp_path, bench_build):  # noqa: F811
+    spec = adhoc_spec("scripted", modes=["generative", "generative_cot"], name="scripted")
+    spec.cot_max_new_tokens = 99
+    opts = BenchOptions(dataset=bench_build, langs=["en", "sw"], out=tmp_path, chunk=100, progress=False)
+    be = _ByMode()
+    assert run_model(spec, opts, backend=be) == (56, 0)
+    assert sorted(be.budgets) == [32, 32, 99, 99]
+    recs = list(iter_records(tmp_path / "results" / "scripted.jsonl"))
+    by_mode = {m: [r for r in recs if r["mode"] == m] for m in ("generative", "generative_cot")}
+    assert len(by_mode["generative"]) == len(by_mode["generative_cot"]) == 28
+    assert all(r["pred"] == ["B"] for r in by_mode["generative"])
+    assert all(r["pred"] == ["A"] and r["rule"] == "answer_phrase" for r in by_mode["generative_cot"])
+    assert run_model(spec, opts, backend=_ByMode()) == (0, 56)  # resumed: nothing generated again
+    from globmed.bench.report import write_reports
+
+    write_reports([tmp_path / "results" / "scripted.jsonl"], tmp_path)
+    md = (tmp_path / "leaderboard.md").read_text()
+    for mode, letter in (("generative", "B"), ("generative_cot", "A")):
+        acc = {lang: sum(r["gold"] == [letter] for r in by_mode[mode] if r["lang"] == lang) / 14
+               for lang in ("en", "sw")}
+        assert acc["en"] > 0
+        assert f"| scripted | {mode} | {acc['en']:.3f}" in md, (mode, acc, md)
 
 
 def test_shots_come_from_validation_of_the_same_language(bench_build, backend):  # noqa: F811

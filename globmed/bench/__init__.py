@@ -2,8 +2,9 @@
 
 Modules: ``prompting`` (the prompts, all built by :mod:`globmed.prompts`), ``data`` (test items
 and shots through ``datasets.load_dataset``), ``backends`` (transformers, OpenAI-compatible HTTP,
-vLLM behind one interface), ``scoring`` (letter, cloze, generative), ``extract`` (the answer
-regex cascade), ``results`` (resumable per-item JSONL), ``metrics`` (local ``evaluate`` modules),
+vLLM behind one interface), ``scoring`` (letter, cloze, generative, generative_cot), ``extract`` (the
+answer regex cascade), ``judge`` (the optional LLM judge of open-QA answers), ``results`` (resumable
+per-item JSONL), ``metrics`` (local ``evaluate`` modules),
 ``report`` (leaderboards and plots), ``lm_eval_export`` (lm-evaluation-harness task YAMLs),
 ``runner`` (ties them together for ``globmed bench``).
 """

@@ -43,15 +43,17 @@ def letter_prompt(row: Row, tokenizer: Any | None, shots: Sequence[Row] = (), *,
     return render_plain(row, shots) + answer_separator(lang)
 
 
-def generation_messages(row: Row, shots: Sequence[Row] = ()) -> list[dict[str, str]]:
-    """The conversation of a generative run (chat models answer in their own words)."""
-    return build_messages(row, shots)
+def generation_messages(row: Row, shots: Sequence[Row] = (), *, cot: bool = False) -> list[dict[str, str]]:
+    """The conversation of a generative run (chat models answer in their own words); ``cot``
+    appends the language's chain-of-thought request to the question."""
+    return build_messages(row, shots, cot=cot)
 
 
-def generation_prompt(row: Row, tokenizer: Any | None, shots: Sequence[Row] = (), *, chat: bool | None = None) -> str:
+def generation_prompt(row: Row, tokenizer: Any | None, shots: Sequence[Row] = (), *, chat: bool | None = None,
+                      cot: bool = False) -> str:
     """Text prompt of a generative run for a local model: chat-templated, or plain ending with
-    the answer phrase for base models."""
+    the answer phrase for base models (with ``cot``: ending with the chain-of-thought request)."""
     use_chat = is_chat_tokenizer(tokenizer) if chat is None else chat
     if use_chat:
-        return chat_text(tokenizer, build_messages(row, shots))
-    return render_plain(row, shots)
+        return chat_text(tokenizer, build_messages(row, shots, cot=cot))
+    return render_plain(row, shots, cot=cot)

@@ -22,6 +22,9 @@ class ModelSpec:
     model: str
     modes: list[str] = field(default_factory=lambda: ["letter"])
     max_new_tokens: int = 32
+    """Reply budget of the ``generative`` mode."""
+    cot_max_new_tokens: int = 512
+    """Reply budget of the ``generative_cot`` mode (reasoning, then the final answer)."""
     settings: dict[str, Any] = field(default_factory=dict)
     """Backend settings (chat, trust_remote_code, base_url, api_key_env, concurrency, tokenizer, ...)."""
 
@@ -31,6 +34,13 @@ class ModelSpec:
         bad = [m for m in self.modes if m not in MODES]
         if bad:
             raise GlobmedError(f"model {self.name!r}: unknown mode(s) {bad}; valid: {', '.join(MODES)}")
+        for key in ("max_new_tokens", "cot_max_new_tokens"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise GlobmedError(f"model {self.name!r}: {key} must be a positive integer, got {value!r}")
+
+    def max_new_tokens_for(self, mode: str) -> int:
+        return self.cot_max_new_tokens if mode == "generative_cot" else self.max_new_tokens
 
 
 @cache
@@ -46,9 +56,8 @@ def spec_from_entry(name: str, entry: dict[str, Any]) -> ModelSpec:
     except KeyError as exc:
         raise GlobmedError(f"models.yaml: model {name!r} lacks {exc.args[0]!r}") from None
     modes = entry.pop("modes", ["letter"])
-    max_new = entry.pop("max_new_tokens", 32)
-    return ModelSpec(name=name, backend=backend, model=model, modes=list(modes), max_new_tokens=max_new,
-                     settings=entry)
+    budgets = {k: entry.pop(k) for k in ("max_new_tokens", "cot_max_new_tokens") if k in entry}
+    return ModelSpec(name=name, backend=backend, model=model, modes=list(modes), settings=entry, **budgets)
 
 
 def resolve_models(names: str) -> list[ModelSpec]:

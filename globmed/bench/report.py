@@ -6,7 +6,14 @@
   a CI from the same bootstrap (items resampled within each language, 1000 rounds, seed 0).
 - ``leaderboard_tasks.csv``: one row per (model, mode, task): accuracy and macro-F1 (closed tasks,
   through the ``closed_qa`` evaluate module), ROUGE-L and chrF (open QA), unparsed replies.
-- ``leaderboard.md``: both tables; ``heatmap.png`` (model x language) and ``tier_gap.png``.
+- ``leaderboard_open_qa.csv`` (when there are open-QA answers): one row per (model, mode, language
+  and judge): ROUGE-L, chrF, unparsed answers (CoT without a final answer) and, with ``--judge``,
+  the judge's mean verdict on its 1-5 rubric over the parsed verdicts with a bootstrap 95% CI, the
+  number of verdicts and of unparsable ones (left out of the mean, never scored).
+- ``leaderboard.md``: the tables; ``heatmap.png`` (model x language) and ``tier_gap.png``.
+
+Judge verdicts (records of mode ``judge``) grade another mode's answers: they appear only in the
+open-QA table, never as a mode of their own.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from globmed.bench.metrics.functions import label_of
-from globmed.bench.results import load_results
+from globmed.bench.results import is_judge_record, load_results
 from globmed.languages import get_language
 
 BOOTSTRAP_ROUNDS = 1000
@@ -113,6 +120,40 @@ def task_table(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def _lang_order(code: str) -> tuple[bool, str]:
+    return get_language(code).tier != "high", code
+
+
+def open_qa_table(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per (model, mode, language[, judge]): open-QA ROUGE-L, chrF and unparsed answers, and the
+    judge's verdicts of those answers (mean 1-5 over parsed verdicts, bootstrap CI, counts)."""
+    answers: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    verdicts: dict[tuple[str, str, str], dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        if is_judge_record(r):
+            verdicts[(r["model"], r["of_mode"], r["lang"])][r["judge"]].append(r)
+        elif r["task"] == "open_qa":
+            answers[(r["model"], r["mode"], r["lang"])].append(r)
+    rows = []
+    for key in sorted(set(answers) | set(verdicts), key=lambda k: (k[0], k[1], _lang_order(k[2]))):
+        recs = answers.get(key, [])
+        base: dict[str, Any] = {"model": key[0], "mode": key[1], "lang": key[2], "n": len(recs)}
+        if recs:
+            base.update(rougeL=float(np.mean([r["score"] for r in recs])),
+                        chrf=float(np.mean([r.get("chrf", 0.0) for r in recs])),
+                        unparsed=sum(bool(r.get("unparsed")) for r in recs))
+        for judge, vs in sorted((verdicts.get(key) or {"": []}).items()):
+            row = dict(base)
+            if judge:
+                parsed = [int(v["verdict"]) for v in vs if v.get("verdict") is not None]
+                row.update(judge_model=judge, judged=len(vs), judge_unparsed=len(vs) - len(parsed))
+                if parsed:
+                    row["judge"] = float(np.mean(parsed))
+                    row["judge_ci"] = _ci(_boot(parsed, np.random.default_rng(0)))
+            rows.append(row)
+    return rows
+
+
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.3f}"
@@ -187,7 +228,8 @@ def write_reports(result_files: Sequence[Path], out: Path) -> list[Path]:
     """Rebuild every report in ``out`` from ``result_files``; returns the files written."""
     from globmed.errors import GlobmedError
 
-    records = load_results(result_files)
+    every = load_results(result_files)
+    records = [r for r in every if not is_judge_record(r)]
     if not records:
         raise GlobmedError(f"no result records in {', '.join(map(str, result_files)) or '(no files)'}")
     out = Path(out)
@@ -205,6 +247,17 @@ def write_reports(result_files: Sequence[Path], out: Path) -> list[Path]:
           "gap = high - low.", "", "## Model x language", "",
           _md(rows, lang_cols, show_ci=[*langs, *tiers]), "", "## Model x task", "",
           _md(task_rows, task_cols), ""]
+    open_rows = open_qa_table(every)
+    if open_rows:
+        open_cols = ["model", "mode", "lang", "n", "rougeL", "chrf", "unparsed", "judge_model", "judge", "judged",
+                     "judge_unparsed"]
+        files[out / "leaderboard_open_qa.csv"] = _csv(open_rows, [*open_cols[:9], "judge_ci", *open_cols[9:]])
+        md += ["## Open QA: model x language", "",
+               "ROUGE-L (0-1) and chrF (0-100) against the best reference; unparsed: CoT answers without a final "
+               "answer (scored 0). judge: the LLM judge's mean verdict on its 1-5 rubric (`globmed/bench/judge.py`) "
+               "with bootstrap 95% CI, over its parsed verdicts; judged: verdicts written; judge_unparsed: judge "
+               "replies without a valid `Score: N` line (left out of the mean).", "",
+               _md(open_rows, open_cols, show_ci=["judge"]), ""]
     files[out / "leaderboard.md"] = "\n".join(md).encode()
     for path, data in files.items():
         _write_atomic(path, data)

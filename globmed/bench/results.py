@@ -1,9 +1,10 @@
 """Append-only per-item results (JSON Lines), keyed so that an interrupted run resumes.
 
 One file per model: ``<out>/results/<model>.jsonl``. A record's key is
-``<mode>|k<shots>|<item id>``; finished keys are skipped on the next run. Records are appended and
-flushed chunk by chunk; a line cut short by a kill is dropped (the file is truncated back to its
-last complete line) before appending again, so no item is ever counted twice or half.
+``<mode>|k<shots>|<item id>`` (a judge verdict's: ``judge|<mode>|<judge>|k<shots>|<item id>``);
+finished keys are skipped on the next run. Records are appended and flushed chunk by chunk; a line
+cut short by a kill is dropped (the file is truncated back to its last complete line) before
+appending again, so no item is ever counted twice or half.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from typing import Any
 
 from globmed.errors import GlobmedError
 
+JUDGE_MODE = "judge"
+"""Mode of the LLM-judge verdict records (:mod:`globmed.bench.judge`); they grade another mode's
+open-QA answers and are not scores of a mode of their own."""
+
 
 def model_slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "model"
@@ -24,6 +29,10 @@ def model_slug(name: str) -> str:
 
 def record_key(mode: str, shots: int, item_id: str) -> str:
     return f"{mode}|k{shots}|{item_id}"
+
+
+def is_judge_record(rec: dict[str, Any]) -> bool:
+    return rec.get("mode") == JUDGE_MODE
 
 
 def iter_records(path: Path) -> Iterator[dict[str, Any]]:

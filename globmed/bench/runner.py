@@ -1,4 +1,5 @@
-"""``globmed bench``: models x languages x modes, resumable, then the reports."""
+"""``globmed bench``: models x languages x modes, resumable, then the optional LLM judge of the
+open-QA answers (``--judge``), then the reports."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from tqdm.auto import tqdm
 from globmed.bench.backends import Backend, make_backend
 from globmed.bench.data import load_items, load_shots
 from globmed.bench.registry import ModelSpec
-from globmed.bench.results import ResultStore, model_slug, record_key
-from globmed.bench.scoring import RECORD_MODES, SCORERS
+from globmed.bench.results import ResultStore, iter_records, model_slug, record_key
+from globmed.bench.scoring import GENERATIVE_MODES, RECORD_MODES, SCORERS
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +32,27 @@ class BenchOptions:
     chunk: int = 256
     progress: bool = True
     report: bool = True
+    judge: Any = None
+    """A :class:`globmed.bench.judge.Judge` grading the open-QA answers of the generative modes."""
+
+
+@dataclass
+class JudgeSummary:
+    judged: int = 0
+    """Verdict records written (parsed or not)."""
+    unparsed: int = 0
+    """Of those, judge replies without a valid ``Score: N`` line."""
+    done: int = 0
+    """Answers judged by an earlier run (not asked again)."""
+    failed: int = 0
+    """Requests that failed after the retries: nothing written, judged on the next run."""
 
 
 @dataclass
 class RunSummary:
     scored: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
+    judged: dict[str, JudgeSummary] = field(default_factory=dict)
     seconds: float = 0.0
     report_files: list[Path] = field(default_factory=list)
 
@@ -51,13 +67,17 @@ def load_all(opts: BenchOptions) -> dict[str, tuple[list[dict[str, Any]], dict[s
             for lang in opts.langs}
 
 
-def run_model(spec: ModelSpec, opts: BenchOptions, backend: Backend | None = None) -> tuple[int, int]:
+Data = dict[str, tuple[list[dict[str, Any]], dict[str, list]]]
+
+
+def run_model(spec: ModelSpec, opts: BenchOptions, backend: Backend | None = None,
+              data: Data | None = None) -> tuple[int, int]:
     """Score one model on every language and mode; returns (records written, items skipped)."""
     store = ResultStore(results_path(opts.out, spec))
     written = skipped = 0
-    for lang, (items, shots) in load_all(opts).items():
+    for lang, (items, shots) in (data if data is not None else load_all(opts)).items():
         for mode in spec.modes:
-            wanted = [it for it in items if mode == "generative" or it["task"] != "open_qa"]
+            wanted = [it for it in items if mode in GENERATIVE_MODES or it["task"] != "open_qa"]
             pending = [it for it in wanted if not all(
                 record_key(m, opts.shots, it["id"]) in store.done for m in RECORD_MODES[mode])]
             skipped += len(wanted) - len(pending)
@@ -68,7 +88,8 @@ def run_model(spec: ModelSpec, opts: BenchOptions, backend: Backend | None = Non
             bar = tqdm(total=len(pending), desc=f"{spec.name} {lang} {mode}", disable=not opts.progress, unit="item")
             for start in range(0, len(pending), opts.chunk):
                 part = pending[start:start + opts.chunk]
-                kwargs: dict[str, Any] = {"max_new_tokens": spec.max_new_tokens} if mode == "generative" else {}
+                kwargs: dict[str, Any] = ({"max_new_tokens": spec.max_new_tokens_for(mode)}
+                                          if mode in GENERATIVE_MODES else {})
                 records = SCORERS[mode](backend, part, shots, **kwargs)
                 for rec in records:
                     rec.update(key=record_key(rec["mode"], opts.shots, rec["id"]), model=spec.name, shots=opts.shots)
@@ -80,11 +101,45 @@ def run_model(spec: ModelSpec, opts: BenchOptions, backend: Backend | None = Non
     return written, skipped
 
 
+def judge_model(spec: ModelSpec, opts: BenchOptions, judge: Any, data: Data | None = None) -> JudgeSummary:
+    """Have ``judge`` grade ``spec``'s open-QA answers of its generative modes (this run's languages,
+    tasks, shots and limit) that it has not graded yet; verdicts go to the model's result file."""
+    from globmed.bench.judge import judge_key
+
+    summary = JudgeSummary()
+    path = results_path(opts.out, spec)
+    modes = [m for m in spec.modes if m in GENERATIVE_MODES]
+    if not modes or not path.exists():
+        return summary
+    store = ResultStore(path)
+    answers = {r["key"]: r for r in iter_records(path) if r.get("mode") in modes and r.get("task") == "open_qa"}
+    pairs = []
+    for items, _ in (data if data is not None else load_all(opts)).values():
+        for it in items:
+            for mode in modes:
+                rec = answers.get(record_key(mode, opts.shots, it["id"]))
+                if rec is None:
+                    continue
+                if judge_key(mode, judge.name, opts.shots, it["id"]) in store.done:
+                    summary.done += 1
+                else:
+                    pairs.append((it, rec))
+    for start in range(0, len(pairs), opts.chunk):
+        outcome = judge.judge(pairs[start:start + opts.chunk], progress=opts.progress)
+        summary.judged += store.append(outcome.records)
+        summary.unparsed += sum(bool(r["unparsed"]) for r in outcome.records)
+        summary.failed += outcome.failed
+    return summary
+
+
 def run_bench(specs: Sequence[ModelSpec], opts: BenchOptions) -> RunSummary:
     t0 = time.perf_counter()
     summary = RunSummary()
+    data = load_all(opts)
     for spec in specs:
-        summary.scored[spec.name], summary.skipped[spec.name] = run_model(spec, opts)
+        summary.scored[spec.name], summary.skipped[spec.name] = run_model(spec, opts, data=data)
+        if opts.judge is not None:
+            summary.judged[spec.name] = judge_model(spec, opts, opts.judge, data=data)
     if opts.report:
         from globmed.bench.report import write_reports
 

@@ -1,4 +1,4 @@
-"""The three scoring modes. Each turns items into per-item result records.
+"""The scoring modes. Each turns items into per-item result records.
 
 - ``letter``: ONE forward pass per item; the log-probabilities of the option letters as the token
   that follows :func:`~globmed.bench.prompting.letter_prompt`.
@@ -7,6 +7,12 @@
   lm-eval's ``acc_norm``). All continuations of all items go to the backend in one call.
 - ``generative``: a greedy reply, read by the regex cascade (:mod:`globmed.bench.extract`); a reply
   no rule reads is recorded ``unparsed`` and counted wrong.
+- ``generative_cot``: the same with chain of thought: the question ends with the language's CoT
+  request (``cot`` in ``globmed/prompts.yaml``), the reply gets a larger token budget
+  (``cot_max_new_tokens``), and only a FINAL answer counts (``extract_answer(..., cot=True)``); an
+  open-QA reply is scored on the text after its last answer phrase, and one without it is
+  ``unparsed`` (ROUGE-L and chrF 0). Its records have their own mode, so plain and CoT
+  generation sit side by side in the results and the reports.
 
 Multi-answer mcq items (``answer`` with several letters) are scored by exact set match: in the
 likelihood modes the prediction is the top-k options, k = the number of gold letters (the count
@@ -20,14 +26,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from globmed.bench.backends.base import Backend
-from globmed.bench.extract import extract_answer
+from globmed.bench.extract import extract_answer, final_answer_text
 from globmed.bench.metrics.functions import best_of, chrf, rouge_l
 from globmed.bench.prompting import generation_messages, generation_prompt, letter_prompt
 from globmed.prompts import correct_letters, option_texts
 from globmed.schema import LETTERS
 
-MODES = ("letter", "cloze", "generative")
-RECORD_MODES = {"letter": ("letter",), "cloze": ("cloze", "cloze_norm"), "generative": ("generative",)}
+MODES = ("letter", "cloze", "generative", "generative_cot")
+GENERATIVE_MODES = ("generative", "generative_cot")
+"""Modes that generate a reply (and so score open-QA items too)."""
+RECORD_MODES = {"letter": ("letter",), "cloze": ("cloze", "cloze_norm"), "generative": ("generative",),
+                "generative_cot": ("generative_cot",)}
 """The record modes each scoring mode writes."""
 
 
@@ -77,25 +86,38 @@ def score_cloze(backend: Backend, items: Sequence[dict[str, Any]], shots: dict[s
 
 
 def score_generative(backend: Backend, items: Sequence[dict[str, Any]], shots: dict[str, list],
-                     max_new_tokens: int = 32, progress: bool = False) -> list[dict[str, Any]]:
+                     max_new_tokens: int = 32, progress: bool = False, *, cot: bool = False) -> list[dict[str, Any]]:
+    mode = "generative_cot" if cot else "generative"
     if backend.tokenizer is not None:
-        prompts: list = [generation_prompt(it, backend.tokenizer, shots.get(it["task"], ()), chat=backend.chat)
+        prompts: list = [generation_prompt(it, backend.tokenizer, shots.get(it["task"], ()), chat=backend.chat, cot=cot)
                          for it in items]
     else:
-        prompts = [generation_messages(it, shots.get(it["task"], ())) for it in items]
+        prompts = [generation_messages(it, shots.get(it["task"], ()), cot=cot) for it in items]
     replies = backend.generate(prompts, max_new_tokens=max_new_tokens, progress=progress)
     out = []
     for it, reply in zip(items, replies, strict=True):
         if it["task"] == "open_qa":
             refs = list(it["answer"])
-            out.append({"mode": "generative", "id": it["id"], "lang": it["lang"], "task": it["task"],
-                        "gold": refs, "pred": reply, "response": reply,
-                        "score": best_of(rouge_l, reply, refs), "chrf": best_of(chrf, reply, refs)})
+            extra: dict[str, Any] = {}
+            pred = reply
+            if cot:  # the final answer, not the reasoning, is compared with the references
+                final = final_answer_text(reply, it["lang"])
+                pred, extra = final or "", {"unparsed": final is None}
+            out.append({"mode": mode, "id": it["id"], "lang": it["lang"], "task": it["task"],
+                        "gold": refs, "pred": pred, "response": reply,
+                        "score": best_of(rouge_l, pred, refs) if pred else 0.0,
+                        "chrf": best_of(chrf, pred, refs) if pred else 0.0, **extra})
             continue
-        got = extract_answer(reply, it["lang"], option_texts(it))
-        out.append(_closed(it, "generative", got.letters, response=reply, rule=got.rule,
+        got = extract_answer(reply, it["lang"], option_texts(it), cot=cot)
+        out.append(_closed(it, mode, got.letters, response=reply, rule=got.rule,
                            unparsed=got.letters is None))
     return out
 
 
-SCORERS = {"letter": score_letter, "cloze": score_cloze, "generative": score_generative}
+def score_generative_cot(backend: Backend, items: Sequence[dict[str, Any]], shots: dict[str, list],
+                         max_new_tokens: int = 512, progress: bool = False) -> list[dict[str, Any]]:
+    return score_generative(backend, items, shots, max_new_tokens=max_new_tokens, progress=progress, cot=True)
+
+
+SCORERS = {"letter": score_letter, "cloze": score_cloze, "generative": score_generative,
+           "generative_cot": score_generative_cot}

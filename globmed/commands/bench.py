@@ -10,7 +10,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench", help="score models on GlobMed (GlobMed-Bench), rebuild reports, export lm-eval tasks",
         description="Score models on the test split per task, language and mode; results are appended per item "
-        "to <out>/results/<model>.jsonl (a rerun resumes) and the leaderboard and plots are written to <out>. "
+        "to <out>/results/<model>.jsonl (a rerun resumes), --judge grades the open-QA answers with an LLM, and the "
+        "leaderboard and plots are written to <out>. "
         "Subcommands: `report` rebuilds reports from result files; `export-lm-eval` writes lm-evaluation-harness tasks.")
     p.add_argument("--dataset", help="build folder or Hub dataset id")
     p.add_argument("--model", action="append", default=[], help="a local model folder, .gguf file, PEFT adapter "
@@ -19,8 +20,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--models", help="comma-separated names or groups of globmed/bench/models.yaml")
     p.add_argument("--langs", help="comma-separated language codes (default: the paper profile)")
     p.add_argument("--tasks", help="comma-separated tasks (default: all)")
-    p.add_argument("--modes", help="comma-separated scoring modes letter,cloze,generative "
-                   "(default: the registry's, or letter,cloze for --model)")
+    p.add_argument("--modes", help="comma-separated scoring modes letter,cloze,generative,generative_cot "
+                   "(generative_cot: chain of thought, worded per language; default: the registry's, or "
+                   "letter,cloze for --model)")
+    p.add_argument("--max-new-tokens", type=_positive, help="reply budget of the generative mode "
+                   "(default: the registry's, or 32)")
+    p.add_argument("--cot-max-new-tokens", type=_positive, help="reply budget of the generative_cot mode "
+                   "(default: the registry's, or 512)")
+    p.add_argument("--judge", metavar="NAME|MODEL@URL", help="grade the open-QA answers of the generative modes with "
+                   "an LLM judge (1-5 rubric): an openai model of models.yaml, or MODEL@BASE_URL of any "
+                   "OpenAI-compatible endpoint (e.g. gpt-4o@https://api.openai.com/v1)")
+    p.add_argument("--judge-key-env", metavar="VAR", help="environment variable holding the judge's API key "
+                   "(default: the registry entry's, or OPENAI_API_KEY)")
+    p.add_argument("--judge-max-tokens", type=_positive, default=256, help="reply budget of the judge (default 256)")
     p.add_argument("--shots", type=int, default=0, help="k-shot examples from the validation split")
     p.add_argument("--limit", type=int, help="at most N items per language")
     p.add_argument("--out", type=Path, default=Path("bench-results"), help="output folder")
@@ -42,6 +54,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--shots", type=int, default=0)
     e.add_argument("--limit", type=int, help="at most N items per language")
     e.set_defaults(func=run_export)
+
+
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return n
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -69,13 +91,32 @@ def run(args: argparse.Namespace) -> int:
             specs.append(spec)
     if not specs:
         raise GlobmedError("pass --model PATH or --models NAMES")
+    for spec in specs:
+        if args.max_new_tokens:
+            spec.max_new_tokens = args.max_new_tokens
+        if args.cot_max_new_tokens:
+            spec.cot_max_new_tokens = args.cot_max_new_tokens
+    judge = None
+    if args.judge:
+        from globmed.bench.judge import Judge, resolve_judge
+
+        judge = Judge(resolve_judge(args.judge, args.judge_key_env), max_tokens=args.judge_max_tokens)
     opts = BenchOptions(dataset=args.dataset, langs=resolve_languages(None if args.langs else "paper",
                                                                       _csv(args.langs)),
                         out=args.out, tasks=_csv(args.tasks), shots=args.shots, limit=args.limit,
-                        chunk=args.chunk, progress=not args.no_progress)
-    summary = run_bench(specs, opts)
+                        chunk=args.chunk, progress=not args.no_progress, judge=judge)
+    try:
+        summary = run_bench(specs, opts)
+    finally:
+        if judge is not None:
+            judge.close()
     for name in summary.scored:
         print(f"{name}: {summary.scored[name]} records written, {summary.skipped[name]} items already done")
+        j = summary.judged.get(name)
+        if j is not None:
+            print(f"{name}: judge {judge.name}: {j.judged} verdicts written ({j.unparsed} unparsable), "
+                  f"{j.done} already judged, {j.failed} failed" + (" (judged on the next run)" if j.failed else "")
+                  + ("" if j.judged or j.done or j.failed else " (no open-QA answers of a generative mode)"))
     _print_report(summary.report_files)
     print(f"done in {summary.seconds:.1f} s")
     return 0
