@@ -408,7 +408,7 @@ def _run_split_steps(table: pa.Table, steps: list[tuple[TableStep, StepStats]], 
         for step, stats in tqdm(steps, desc="quality", unit=" step", disable=not progress):
             result = step(table)
             keep = np.asarray(result.keep, dtype=bool)
-            stats.record(table.column("lang").to_pylist(), keep.tolist(), result.reasons)
+            stats.record_table(table.column("lang"), keep, result.reasons)
             dropped = np.flatnonzero(~keep)
             if len(dropped):
                 rows = table.select(["source", "upstream_file", "upstream_row", "id", "lang"]).take(pa.array(dropped))
@@ -419,8 +419,8 @@ def _run_split_steps(table: pa.Table, steps: list[tuple[TableStep, StepStats]], 
                 table = table.filter(pa.array(keep))
     finally:
         rejects.close()
-    table = table.take(pc.sort_indices(table.column("_stream_order")))
-    return table.drop_columns(["_stream_order"])
+    order = pc.sort_indices(table.column("_stream_order"))
+    return table.drop_columns([c for c in table.column_names if c.startswith("_")]).take(order)
 
 
 def _entry_reject(source: str, entry: Entry, reason: str) -> Reject:

@@ -101,6 +101,24 @@ class StepStats:
             else:
                 self.reasons[lang][reason_kind(reason or "unspecified")] += 1
 
+    def record_table(self, langs: Any, keep: Any, reasons: Sequence[str | None]) -> None:
+        """:meth:`record` for a whole table: ``langs`` an Arrow string column, ``keep`` a numpy bool mask."""
+        import numpy as np
+        import pyarrow as pa
+
+        encoded = pa.chunked_array(langs).combine_chunks().dictionary_encode() if len(langs) else None
+        if encoded is None:
+            return
+        names = encoded.dictionary.to_pylist()
+        codes = encoded.indices.to_numpy(zero_copy_only=False)
+        keep = np.asarray(keep, dtype=bool)
+        for i, count in enumerate(np.bincount(codes, minlength=len(names))):
+            self.entries_in[names[i]] += int(count)
+        for i, count in enumerate(np.bincount(codes[keep], minlength=len(names))):
+            self.entries_out[names[i]] += int(count)
+        for row in np.flatnonzero(~keep):
+            self.reasons[names[codes[row]]][reason_kind(reasons[row] or "unspecified")] += 1
+
     def merge(self, other: StepStats) -> None:
         """Add another part's counts (a shard read in another process) to these."""
         self.entries_in.update(other.entries_in)

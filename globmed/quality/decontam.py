@@ -87,11 +87,12 @@ class DecontaminationStep(TableStep):
         pairs = [(int(i), first_test[key[i]]) for i in mcq_rest if key[i] in first_test]
         if not pairs:
             return []
-        question = table.column("question")
-        a = self.store.compute([question[i].as_py() for i, _ in pairs])
-        b = self.store.compute([question[j].as_py() for _, j in pairs])
-        idx = np.arange(len(pairs))
-        sim = similarity(a, idx, idx, other=b)
+        # each question's signature once (one test item may share its options with many rows)
+        rows = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+        uniq, where = np.unique(rows.ravel(), return_inverse=True)
+        sig = self.store.compute(pc.take(table.column("question"), pa.array(uniq)).to_pylist())
+        where = where.reshape(-1, 2)
+        sim = similarity(sig, where[:, 0], where[:, 1])
         return [(i, j, float(s)) for (i, j), s in zip(pairs, sim, strict=True) if s >= self.question_threshold]
 
     def __call__(self, table: pa.Table) -> TableResult:

@@ -100,7 +100,7 @@ class LanguageIdentifier:
         self.table, script_index = _script_tables(tuple((k, tuple(map(tuple, v))) for k, v in scripts.items()))
         self.model = load_fasttext(settings.get("fasttext_model"))
         self.use_langdetect = bool(settings.get("langdetect", True))
-        self.max_chars = int(settings.get("max_chars", 240))
+        self.max_chars = int(settings.get("max_chars", 100))
         labels = settings.get("fasttext_labels", "lid176")
         if labels not in ("lid176", "flores"):
             raise GlobmedError(f"{config.origin}: langid.fasttext_labels {labels!r}: expected lid176 or flores")
@@ -143,6 +143,8 @@ class LanguageIdentifier:
                 self.ld_to_code[label] = lang.code
         self._py3 = None
         self._py3_batch = None
+        self._memo: dict[tuple[str, str], str | None] = {}
+        self.memo_size = 200_000
         plans = list(self.plans.values())
         self._plan_index = {p.code: i for i, p in enumerate(plans)}
         self._arrays = {
@@ -203,14 +205,16 @@ class LanguageIdentifier:
         for i in np.flatnonzero(off_script):
             out[i] = f"{share[i]:.0%} of letters in the {get_language(langs[i]).script} script"
         todo = np.flatnonzero(checked & ~off_script)
-        # identifiers see the first max_chars characters; each distinct (language, text) once
-        m = self.max_chars
-        unique: dict[tuple[int, str], int] = {}
-        slot = np.fromiter((unique.setdefault((plan_of[i], texts[i][:m]), len(unique)) for i in todo),
-                           np.int64, count=len(todo))
-        verdicts = self._identify([t for _, t in unique], [langs[i] for i in todo[np.unique(slot, return_index=True)[1]]])
-        for i, j in zip(todo, slot, strict=True):
-            out[i] = verdicts[j]
+        # identifiers see the first max_chars characters; each distinct (language, text) once, and a text
+        # seen in an earlier batch (option sets, label words, shared contexts repeat) is not identified again
+        m, memo = self.max_chars, self._memo
+        keys = [(langs[i], texts[i][:m]) for i in todo]
+        new = list(dict.fromkeys(key for key in keys if key not in memo))
+        if len(memo) + len(new) > self.memo_size:
+            memo.clear()
+        memo.update(zip(new, self._identify([t for _, t in new], [lang for lang, _ in new]), strict=True))
+        for i, key in zip(todo, keys, strict=True):
+            out[i] = memo[key]
         return out
 
     def _identify(self, texts: list[str], langs: list[str]) -> list[str | None]:

@@ -117,10 +117,14 @@ def similarity(sig: np.ndarray, a: np.ndarray, b: np.ndarray, other: np.ndarray 
     """Estimated Jaccard of rows ``a`` of ``sig`` and rows ``b`` of ``other`` (default ``sig``)."""
     other = sig if other is None else other
     out = np.zeros(len(a), dtype=np.float32)
+    num_perm = sig.shape[1]
     step = 65_536  # bounded memory however many candidate pairs there are
     for lo in range(0, len(a), step):
         sa, sb = sig[a[lo: lo + step]], other[b[lo: lo + step]]
-        out[lo: lo + step] = ((sa == sb) & (sa != EMPTY)).mean(axis=1)
+        same = np.count_nonzero(sa == sb, axis=1)
+        # densified signatures hold EMPTY only when the whole text had no shingle: such a text matches nothing
+        same[sa[:, 0] == EMPTY] = 0
+        out[lo: lo + step] = same / num_perm
     return out
 
 
