@@ -163,7 +163,7 @@ def tiny_args(build: Path, model: Path, out: Path, recipe: str = "lora", *extra:
         "--config", f"recipes/tiny/sft/{recipe}.yaml", "--model_name_or_path", str(model),
         "--dataset_name", str(build), "--output_dir", str(out), "--languages", "sw", "en",
         "--max_train_samples", "8", "--max_length", "384", "--per_device_train_batch_size", "4",
-        "--learning_rate", "3.0e-2", "--disable_tqdm", "true", *extra,
+        "--learning_rate", "1.0e-2", "--disable_tqdm", "true", *extra,
     ])
 
 
