@@ -109,3 +109,37 @@ def test_flores_labelled_models_give_wolof_an_identifier():
     plans = LanguageIdStep(config, ["wo", "sw"]).identifier.plans
     assert plans["wo"].fasttext == ("__label__wol_Latn",) and "rule-out" not in plans["wo"].method
     assert plans["sw"].fasttext == ("__label__swh_Latn",)
+
+
+def _synthetic_fields(n: int, seed: int) -> tuple[list[str], list[str]]:
+    data = generate(n, defect_rate=0.3, seed=seed)
+    texts, langs = [], []
+    for lang, rows in data.rows.items():
+        for row in rows:
+            texts += [row["question"], "; ".join(row["options"].values())]
+            langs += [lang, lang]
+    return texts, langs
+
+
+def test_top_label_decides_like_the_top_three_and_repeats_are_identified_once():
+    from globmed.quality.langid import LanguageIdentifier
+
+    config = load_quality_config(workers=1)
+    texts, langs = _synthetic_fields(600, seed=4)
+    one, three = LanguageIdentifier(config, sorted(set(langs))), LanguageIdentifier(config, sorted(set(langs)))
+    assert one._k == 1  # every registry language has at most one fastText label, acceptance needs 0.5+
+    three._k = 3
+    first = one.check(texts, langs)
+    assert first == three.check(texts, langs)
+    assert sum(v is not None for v in first) > 20  # the seeded wrong-language fields are there
+
+    calls = []
+    predict = one.model.predict
+    one.model = type("Spy", (), {"predict": lambda self, xs, k: (calls.append(len(xs)), predict(xs, k=k))[1]})()
+    assert one.check(texts[:50] + texts[:50], langs[:50] + langs[:50]) == first[:50] * 2
+    assert calls == []  # every one of them was identified by the first call
+    fresh = LanguageIdentifier(config, sorted(set(langs)))
+    fresh_predict = fresh.model.predict
+    fresh.model = type("Spy", (), {"predict": lambda self, xs, k: (calls.append(len(xs)), fresh_predict(xs, k=k))[1]})()
+    assert fresh.check(texts[:50] + texts[:50], langs[:50] + langs[:50]) == first[:50] * 2
+    assert sum(calls) <= 50  # duplicates within a batch go to fastText once
