@@ -267,6 +267,38 @@ def test_batched_scores_do_not_depend_on_padding(backend):
         assert t == pytest.approx(a, abs=2e-4)
 
 
+def test_shared_heads_are_run_once_per_language_and_score_as_each_prompt_alone(backend, bench_build):  # noqa: F811
+    tok, model = backend.tokenizer, backend.model
+    items = [it for lang in ("en", "sw") for it in load_items(bench_build, lang)[:5]]
+    items = items[::2] + items[1::2]  # languages interleaved: grouping must not rely on input order
+    prompts = [letter_prompt(it, tok) for it in items]
+    seqs = [tok(p.rstrip(" "), add_special_tokens=False)["input_ids"] for p in prompts]
+    groups = backend._head_groups(seqs)
+    assert sorted(sorted(items[i]["lang"] for i in members) for _, members in groups) == [["en"] * 5, ["sw"] * 5]
+    assert all(head >= 8 and all(seqs[i][:head] == seqs[members[0]][:head] for i in members)
+               for head, members in groups)
+    budget = backend.token_budget
+    backend.token_budget = 2 * max(map(len, seqs))  # several batches per head
+    try:
+        got = backend.next_token_scores(prompts, [["A", "B"]] * len(prompts))
+    finally:
+        backend.token_budget = budget
+    for ids, scores in zip(seqs, got, strict=True):
+        logp = _logsoftmax_last(model, ids)
+        assert scores == pytest.approx([float(logp[tok.convert_tokens_to_ids(t)]) for t in ("ĠA", "ĠB")], abs=2e-4)
+
+
+def test_batches_are_cut_by_budget_and_by_padding(backend):
+    budget = backend.token_budget
+    backend.token_budget = 1000
+    try:
+        seqs = [[0] * n for n in (50, 400, 390, 100, 380, 95, 60)]
+        assert backend._batches(seqs) == [[1, 2], [4, 3], [5, 6, 0]]  # longest first, <= 1000 padded tokens
+        assert backend._batches(seqs, max_padding=0.1) == [[1, 2], [4], [3, 5], [6, 0]]  # <= 10% padding
+    finally:
+        backend.token_budget = budget
+
+
 def test_model_paths_are_resolved_or_refused(tmp_path):
     (tmp_path / "m.gguf").write_bytes(b"")
     assert resolve_model_path(tmp_path) == (str(tmp_path), {"gguf_file": "m.gguf"})

@@ -5,13 +5,18 @@
 loaded first). Nothing runs remote code unless ``trust_remote_code=True``.
 
 Speed: one forward pass per distinct context, logits computed only where they are read
-(``logits_to_keep``), batches cut by a token budget over length-sorted sequences, so padding is
-small; explicit ``position_ids`` make a left-padded row score exactly as it would alone.
+(``logits_to_keep``, or the LM head applied to the last hidden state only), batches of
+length-sorted sequences cut by a token budget (2048 on CPU, where larger batches cost more per
+token) and, for scoring, before padding exceeds 10% of a batch; explicit ``position_ids`` make a
+padded row score exactly as it would alone. Letter scoring runs the head its prompts share (system
+prompt, chat markup, instruction) once per group and reuses its key/value cache in every batch.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import inspect
 import json
 import logging
 import os
@@ -24,7 +29,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from globmed.bench.backends.base import Backend, Prompt
-from globmed.bench.tokens import split_pair
+from globmed.bench.tokens import common_prefix, split_pair
 from globmed.errors import GlobmedError
 
 log = logging.getLogger(__name__)
@@ -94,13 +99,18 @@ PREFIX_SHARING_ARCHS = frozenset({"llama", "mistral", "qwen2", "qwen3", "qwen3_m
 """Architectures whose logits are exactly ``lm_head(decoder(...).last_hidden_state)`` (no soft-capping
 or scaling in the causal-LM head), so the shared-prefix path below computes the same numbers."""
 MIN_SHARED_PREFIX = 8
+CPU_TOKEN_BUDGET = 2048
+"""Default padded tokens per batch on CPU: beyond about 2k tokens the activations of a layer leave the
+caches and every token costs more (SmolLM2-135M on 2 cores: about 20% more per token at 8k)."""
+MAX_PADDING = 0.1
+"""Letter and cloze batches are cut before their padding exceeds this share of their tokens."""
 
 
 class TransformersBackend(Backend):
     name = "transformers"
 
     def __init__(self, model: str | Path, *, tokenizer: str | Path | None = None, device: str | None = None,
-                 dtype: str | None = None, trust_remote_code: bool = False, token_budget: int = 8192,
+                 dtype: str | None = None, trust_remote_code: bool = False, token_budget: int | None = None,
                  max_batch: int = 64, chat: bool | None = None, **_: Any):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -135,24 +145,34 @@ class TransformersBackend(Backend):
         if self.pad_id is None:
             self.pad_id = self.tokenizer.eos_token_id or 0
         self.chat = bool(getattr(self.tokenizer, "chat_template", None)) if chat is None else chat
-        self.token_budget, self.max_batch = token_budget, max_batch
+        self.token_budget = token_budget or (CPU_TOKEN_BUDGET if self.device == "cpu" else 8192)
+        self.max_batch = max_batch
         self.name = f"transformers:{model}"
 
     # -- helpers -------------------------------------------------------------------------
     def encode(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
-    def _batches(self, seqs: Sequence[list[int]]) -> list[list[int]]:
-        """Indices of ``seqs`` grouped into length-sorted batches under the token budget."""
+    def _batches(self, seqs: Sequence[Sequence[int]], max_padding: float | None = None) -> list[list[int]]:
+        """Indices of ``seqs`` grouped into length-sorted batches under the token budget (padded
+        tokens); with ``max_padding``, a batch is also cut before its padding would exceed that share
+        of its tokens."""
         order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]), reverse=True)
-        batches, cur, cur_max = [], [], 0
+        batches: list[list[int]] = []
+        cur: list[int] = []
+        width = real = 0  # longest row of the batch (its first), real tokens in it
         for i in order:
             n = len(seqs[i])
-            if cur and (max(cur_max, n) * (len(cur) + 1) > self.token_budget or len(cur) >= self.max_batch):
-                batches.append(cur)
-                cur, cur_max = [], 0
+            if cur:
+                padded = width * (len(cur) + 1)
+                if (padded > self.token_budget or len(cur) >= self.max_batch
+                        or (max_padding is not None and padded - real - n > max_padding * padded)):
+                    batches.append(cur)
+                    cur = []
+            if not cur:
+                width, real = n, 0
             cur.append(i)
-            cur_max = max(cur_max, n)
+            real += n
         if cur:
             batches.append(cur)
         return batches
@@ -176,37 +196,89 @@ class TransformersBackend(Backend):
         return (getattr(self.model.config, "model_type", None) in PREFIX_SHARING_ARCHS
                 and hasattr(self.model, "get_decoder") and self.model.get_output_embeddings() is not None)
 
-    def _last_logprobs(self, seqs: list[list[int]]):
-        """Log-softmax of the next token after each sequence: [B, V].
+    def _head_groups(self, seqs: Sequence[list[int]]) -> list[tuple[int, list[int]]]:
+        """``seqs`` grouped by a shared head: [(head length, indices)], head >= MIN_SHARED_PREFIX.
 
-        Prompts of one benchmark share a long head (system prompt, chat markup, instruction); it is
-        run once and its key/value cache reused by every row of the batch, whose own suffixes are
-        right-padded, and the LM head is applied only at each row's last real token.
+        In lexicographic order, the common prefix of a set of sequences is the minimum of the common
+        prefixes of neighbours; a neighbour sharing fewer than MIN_SHARED_PREFIX tokens starts a new
+        group (prompts of one language share their system prompt and instruction; prompts of two
+        languages do not). Every row keeps at least its last token out of the head. Sequences in no
+        such group come back as groups of head length 0.
+        """
+        order = sorted(range(len(seqs)), key=lambda i: seqs[i])
+        runs: list[tuple[int, list[int]]] = []
+        for prev, i in zip([None, *order], order, strict=False):
+            shared = 0 if prev is None else common_prefix(seqs[prev], seqs[i])
+            if shared >= MIN_SHARED_PREFIX:
+                head, members = runs[-1]
+                runs[-1] = (min(head, shared), [*members, i])
+            else:
+                runs.append((len(seqs[i]), [i]))
+        out: list[tuple[int, list[int]]] = []
+        alone: list[int] = []
+        for head, members in runs:
+            head = min(head, min(len(seqs[i]) for i in members) - 1)
+            if len(members) > 1 and head >= MIN_SHARED_PREFIX:
+                out.append((head, members))
+            else:
+                alone += members
+        if alone:
+            out.append((0, alone))
+        return out
+
+    def _last_logprobs(self, seqs: list[list[int]], progress: bool = False) -> list[Any]:
+        """Log-softmax of the next token after each sequence: one [V] tensor per sequence.
+
+        Prompts of one benchmark language share a long head (system prompt, chat markup,
+        instruction). Each group's head is run ONCE, and its key/value cache reused by every batch of
+        the group; a batch holds only the rows' own suffixes, length-sorted and right-padded (no
+        attention mask is needed: causal attention never reaches the padding after a row's last
+        token), batches cut by ``token_budget`` padded suffix tokens so that padding stays small, and
+        the LM head is applied only at each row's last real token. Sequences without such a head
+        (or models whose logits are not ``lm_head(decoder(...))``) take the plain left-padded path.
         """
         torch = self.torch
-        shared = min(len(s) for s in seqs) - 1
-        for s in seqs[1:]:
-            shared = min(shared, next((i for i, (a, b) in enumerate(zip(seqs[0], s, strict=False)) if a != b), shared))
-        if shared < MIN_SHARED_PREFIX or not self._prefix_sharing():
-            return self._forward(seqs, keep=1)[:, -1]
-        decoder, head = self.model.get_decoder(), self.model.get_output_embeddings()
-        suffixes = [s[shared:] for s in seqs]
-        width = max(len(x) for x in suffixes)
-        ids = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(seqs), shared + width), dtype=torch.long)
-        mask[:, :shared] = 1
-        for r, x in enumerate(suffixes):
-            ids[r, : len(x)] = torch.tensor(x, dtype=torch.long)
-            mask[r, shared: shared + len(x)] = 1
-        with torch.inference_mode():
-            cache = decoder(input_ids=torch.tensor([seqs[0][:shared]], device=self.device),
-                            use_cache=True).past_key_values
-            cache.batch_repeat_interleave(len(seqs))
-            pos = torch.arange(shared, shared + width).expand(len(seqs), -1)
-            hidden = decoder(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                             position_ids=pos.to(self.device), past_key_values=cache, use_cache=True).last_hidden_state
-            last = hidden[torch.arange(len(seqs)), torch.tensor([len(x) - 1 for x in suffixes])]
-            return torch.log_softmax(head(last).float(), dim=-1).cpu()
+        share = self._prefix_sharing()
+        groups = self._head_groups(seqs) if share else [(0, list(range(len(seqs))))]
+        plan = [(head, [[members[b] for b in batch]
+                        for batch in self._batches([seqs[i][head:] for i in members], MAX_PADDING)])
+                for head, members in groups]
+        out: list[Any] = [None] * len(seqs)
+        bar = tqdm(total=sum(len(batches) for _, batches in plan), desc="letter scores", disable=not progress,
+                   leave=False)
+        for head, batches in plan:
+            if head == 0:
+                for batch in batches:
+                    logp = self._forward([seqs[i] for i in batch], keep=1)[:, -1]
+                    for r, i in enumerate(batch):
+                        out[i] = logp[r]
+                    bar.update()
+                continue
+            decoder, lm_head = self.model.get_decoder(), self.model.get_output_embeddings()
+            # transformers 5 names the cache argument and output ``cache`` (``past_key_values`` before)
+            cache_arg = "cache" if "cache" in inspect.signature(decoder.forward).parameters else "past_key_values"
+            with torch.inference_mode():
+                head_out = decoder(input_ids=torch.tensor([seqs[batches[0][0]][:head]], device=self.device),
+                                   use_cache=True)
+                head_cache = getattr(head_out, cache_arg)
+                for batch in batches:
+                    cache = copy.deepcopy(head_cache)
+                    cache.batch_repeat_interleave(len(batch))
+                    suffixes = [seqs[i][head:] for i in batch]
+                    width = max(len(x) for x in suffixes)
+                    ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
+                    for r, x in enumerate(suffixes):
+                        ids[r, : len(x)] = torch.tensor(x, dtype=torch.long)
+                    pos = torch.arange(head, head + width).expand(len(batch), -1)
+                    hidden = decoder(input_ids=ids.to(self.device), position_ids=pos.to(self.device),
+                                     use_cache=True, **{cache_arg: cache}).last_hidden_state
+                    last = hidden[torch.arange(len(batch)), torch.tensor([len(x) - 1 for x in suffixes])]
+                    logp = torch.log_softmax(lm_head(last).float(), dim=-1).cpu()
+                    for r, i in enumerate(batch):
+                        out[i] = logp[r]
+                    bar.update()
+        bar.close()
+        return out
 
     # -- interface ----------------------------------------------------------------------
     def next_token_scores(self, prompts: Sequence[str], candidates: Sequence[Sequence[str]],
@@ -225,12 +297,7 @@ class TransformersBackend(Backend):
                 raise GlobmedError(f"candidates {list(cands)} share a first token after the prompt; "
                                    "letter scoring cannot tell them apart")
             reads.append(row)
-        seqs = [list(k) for k in contexts]
-        last: list[Any] = [None] * len(seqs)
-        for batch in tqdm(self._batches(seqs), desc="letter scores", disable=not progress, leave=False):
-            logp = self._last_logprobs([seqs[i] for i in batch])
-            for r, i in enumerate(batch):
-                last[i] = logp[r]
+        last = self._last_logprobs([list(k) for k in contexts], progress=progress)
         return [[float(last[c][t]) for c, t in row] for row in reads]
 
     def loglik(self, requests: Sequence[tuple[str, str]], progress: bool = False) -> list[float]:
@@ -242,7 +309,8 @@ class TransformersBackend(Backend):
             pairs.append((c_ids, t_ids))
         seqs = [(c + t)[:-1] for c, t in pairs]
         out = [0.0] * len(pairs)
-        for batch in tqdm(self._batches(seqs), desc="cloze log-likelihood", disable=not progress, leave=False):
+        for batch in tqdm(self._batches(seqs, MAX_PADDING), desc="cloze log-likelihood", disable=not progress,
+                          leave=False):
             keep = max(len(pairs[i][1]) for i in batch)
             logp = self._forward([seqs[i] for i in batch], keep=keep)
             for r, i in enumerate(batch):
