@@ -143,3 +143,8 @@ def test_top_label_decides_like_the_top_three_and_repeats_are_identified_once():
     fresh.model = type("Spy", (), {"predict": lambda self, xs, k: (calls.append(len(xs)), fresh_predict(xs, k=k))[1]})()
     assert fresh.check(texts[:50] + texts[:50], langs[:50] + langs[:50]) == first[:50] * 2
     assert sum(calls) <= 50  # duplicates within a batch go to fastText once
+    fresh.memo_size = 30  # a full memory starts over; what a batch needs is still answered
+    for lo in range(0, 400, 100):
+        assert fresh.check(texts[lo: lo + 100] + texts[:20], langs[lo: lo + 100] + langs[:20]) \
+            == first[lo: lo + 100] + first[:20]
+        assert len(fresh._memo) <= 130

@@ -209,12 +209,14 @@ class LanguageIdentifier:
         # seen in an earlier batch (option sets, label words, shared contexts repeat) is not identified again
         m, memo = self.max_chars, self._memo
         keys = [(langs[i], texts[i][:m]) for i in todo]
-        new = list(dict.fromkeys(key for key in keys if key not in memo))
-        if len(memo) + len(new) > self.memo_size:
+        found = {key: memo[key] for key in dict.fromkeys(keys) if key in memo}
+        new = [key for key in dict.fromkeys(keys) if key not in found]
+        found.update(zip(new, self._identify([t for _, t in new], [lang for lang, _ in new]), strict=True))
+        if len(memo) + len(new) > self.memo_size:  # bounded: start over rather than grow
             memo.clear()
-        memo.update(zip(new, self._identify([t for _, t in new], [lang for lang, _ in new]), strict=True))
+        memo.update((key, found[key]) for key in new)
         for i, key in zip(todo, keys, strict=True):
-            out[i] = memo[key]
+            out[i] = found[key]
         return out
 
     def _identify(self, texts: list[str], langs: list[str]) -> list[str | None]:
