@@ -2,7 +2,7 @@
 
     python benchmarks/bench_speed.py [--model DIR] [--items N] [--langs en,sw,yo] [--batch-size B] [--globmed-only]
 
-prints ``items=N globmed_s=A lm_eval_s=B speedup=B/A agreement=P``.
+prints one line: ``items=N globmed_s=A lm_eval_s=B speedup=B/A agreement=P globmed_cpu_s=.. lm_eval_cpu_s=.. cpu_ratio=..``.
 
 - Items: the shipped demo data of the chosen languages (default: en, sw, yo: one high- and two
   low-resource languages; Yoruba's prompts are the longest in tokens), every mcq item with its
@@ -14,7 +14,8 @@ prints ``items=N globmed_s=A lm_eval_s=B speedup=B/A agreement=P``.
 - lm-eval runs the task exported by ``globmed bench export-lm-eval`` (the prompt text is GlobMed's
   letter prompt with the chat template applied, the choices the letters), so both score the same
   quantity: lm-eval with one request per option, GlobMed with one forward pass per item.
-- Times are end to end: process start to results written (the export is not counted).
+- Times are end to end: process start to results written (the export is not counted). The line also
+  gives each run's user + system CPU seconds, steadier than wall time on a busy machine.
 - Agreement: share of items where both pick the same letter (argmax of the letter log-likelihoods).
 """
 
@@ -24,6 +25,7 @@ import argparse
 import itertools
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -75,13 +77,16 @@ def make_items(langs: list[str], n: int, src: Path) -> None:
                                            encoding="utf-8")
 
 
-def timed(cmd: list[str], env: dict) -> float:
+def timed(cmd: list[str], env: dict) -> tuple[float, float]:
+    """(wall seconds, user + system CPU seconds) of running ``cmd``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO)
     elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd[:3])} ... failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return elapsed
+    return elapsed, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
 def main() -> None:
@@ -120,17 +125,18 @@ def main() -> None:
         timed([*globmed, "bench", "export-lm-eval", "--dataset", str(work / "build"), "--langs", ",".join(langs),
                "--out", str(work / "tasks"), "--tokenizer", str(model_dir)], env)
 
-    g_s = timed([*globmed, "bench", "--model", str(model_dir), "--name", "m", "--dataset", str(work / "build"),
-                 "--langs", ",".join(langs), "--modes", "letter", "--out", str(work / "globmed"), "--no-progress"], env)
+    g_s, g_cpu = timed([*globmed, "bench", "--model", str(model_dir), "--name", "m", "--dataset",
+                        str(work / "build"), "--langs", ",".join(langs), "--modes", "letter", "--out",
+                        str(work / "globmed"), "--no-progress"], env)
     if args.globmed_only:
         n = len((work / "globmed" / "results" / "m.jsonl").read_text(encoding="utf-8").splitlines())
-        print(f"items={n} globmed_s={g_s:.1f}")
+        print(f"items={n} globmed_s={g_s:.1f} globmed_cpu_s={g_cpu:.1f}")
         finish(work, args.keep)
         return
-    l_s = timed([sys.executable, "-m", "lm_eval", "run", "--model", "hf", "--model_args",
-                 f"pretrained={model_dir},dtype=float32", "--device", "cpu", "--include_path", str(work / "tasks"),
-                 "--tasks", "globmed", "--batch_size", args.batch_size, "--output_path", str(work / "lm_eval"),
-                 "--log_samples"], env)
+    l_s, l_cpu = timed([sys.executable, "-m", "lm_eval", "run", "--model", "hf", "--model_args",
+                        f"pretrained={model_dir},dtype=float32", "--device", "cpu", "--include_path",
+                        str(work / "tasks"), "--tasks", "globmed", "--batch_size", args.batch_size, "--output_path",
+                        str(work / "lm_eval"), "--log_samples"], env)
 
     ours = {}
     for line in (work / "globmed" / "results" / "m.jsonl").read_text(encoding="utf-8").splitlines():
@@ -149,7 +155,8 @@ def main() -> None:
     if len(common) != args.items:
         print(f"warning: {len(common)} items compared, {args.items} asked (globmed {len(ours)}, lm-eval {len(theirs)})",
               file=sys.stderr)
-    print(f"items={len(common)} globmed_s={g_s:.1f} lm_eval_s={l_s:.1f} speedup={l_s / g_s:.2f} agreement={agree:.3f}")
+    print(f"items={len(common)} globmed_s={g_s:.1f} lm_eval_s={l_s:.1f} speedup={l_s / g_s:.2f} agreement={agree:.3f} "
+          f"globmed_cpu_s={g_cpu:.1f} lm_eval_cpu_s={l_cpu:.1f} cpu_ratio={l_cpu / g_cpu:.2f}")
     finish(work, args.keep)
 
 
