@@ -9,16 +9,21 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def test_every_package_folder_is_listed_in_pyproject():
+    """Code packages and data folders with importable names (metric scripts, templates, recipes):
+    setuptools warns about any of the latter left out of ``packages``."""
     config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
     listed = set(config["packages"])
-    mapped = {name: REPO / folder for name, folder in config["package-dir"].items()}
+    roots = {"globmed": REPO / "globmed"}
+    roots.update({name: REPO / folder for name, folder in config["package-dir"].items()})
     found = set()
-    for init in (REPO / "globmed").rglob("__init__.py"):
-        if "__pycache__" not in init.parts:
-            found.add(".".join(init.parent.relative_to(REPO).parts))
-    for name, folder in mapped.items():
-        assert (folder / "__init__.py").exists(), folder
+    for name, root in roots.items():
+        if name != "globmed":
+            assert (root / "__init__.py").exists(), root
         found.add(name)
+        for folder in root.rglob("*"):
+            parts = folder.relative_to(root).parts
+            if folder.is_dir() and "__pycache__" not in parts and all(p.isidentifier() for p in parts):
+                found.add(".".join((name, *parts)))
     assert found == listed, f"missing from pyproject: {found - listed}; listed but absent: {listed - found}"
 
 
