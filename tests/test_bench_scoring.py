@@ -198,6 +198,41 @@ def test_cot_open_questions_are_scored_on_the_final_answer():
     assert (recs[1]["pred"], recs[1]["score"], recs[1]["chrf"]) == ("", 0.0, 0.0)
 
 
+class _Echo(_Canned):
+    """Answers the open question in words and any other with "B"; records each call's budget."""
+
+    def __init__(self):
+        super().__init__([])
+
+    def generate(self, prompts, max_new_tokens=64, progress=False):
+        self.seen.extend(prompts)
+        self.budgets = getattr(self, "budgets", []) + [(max_new_tokens, len(prompts))]
+        return ["fever treated with paracetamol" if "paracetamol" in p[-1]["content"] else "B" for p in prompts]
+
+
+def test_open_answers_get_their_own_reply_budget():
+    base = {"lang": "en", "context": "", "explanation": ""}
+    mcq = {**base, "task": "mcq", "question": "Which one?", "options": ["x", "y", "z"], "answer": "B"}
+    items = [{**mcq, "id": "q/en/1"},
+             {**base, "id": "q/en/2", "task": "open_qa", "question": "fever treated with paracetamol",
+              "options": [], "answer": ["fever treated with paracetamol"]},
+             {**mcq, "id": "q/en/3"}]
+    be = _Echo()
+    recs = score_generative(be, items, {}, max_new_tokens=8, open_max_new_tokens=300)
+    assert be.budgets == [(8, 2), (300, 1)]  # closed items at 8 tokens, the open one at 300
+    assert [r["id"] for r in recs] == ["q/en/1", "q/en/2", "q/en/3"]  # replies back in item order
+    assert recs[0]["pred"] == recs[2]["pred"] == ["B"]
+    assert recs[1]["pred"] == "fever treated with paracetamol" and recs[1]["score"] == 1.0
+    be = _Echo()
+    score_generative(be, items, {}, max_new_tokens=8)  # no open budget: one call, one budget
+    assert be.budgets == [(8, 3)]
+    spec = adhoc_spec("m", modes=["generative", "generative_cot"])
+    assert spec.budgets_for("generative") == {"max_new_tokens": 32, "open_max_new_tokens": 256}
+    assert spec.budgets_for("generative_cot") == {"max_new_tokens": 512}
+    with pytest.raises(GlobmedError, match="open_max_new_tokens must be a positive integer"):
+        adhoc_spec("m").__class__(name="m", backend="openai", model="x", open_max_new_tokens=0)
+
+
 def test_cot_prompt_for_local_models(backend, bench_build):  # noqa: F811
     item = load_items(bench_build, "sw", ["mcq"])[0]
     cot = cot_instruction("sw", "mcq")

@@ -22,7 +22,9 @@ class ModelSpec:
     model: str
     modes: list[str] = field(default_factory=lambda: ["letter"])
     max_new_tokens: int = 32
-    """Reply budget of the ``generative`` mode."""
+    """Reply budget of the ``generative`` mode on closed tasks (a letter or yes/no/maybe)."""
+    open_max_new_tokens: int = 256
+    """Reply budget of the ``generative`` mode on open QA (a free-text answer compared with references)."""
     cot_max_new_tokens: int = 512
     """Reply budget of the ``generative_cot`` mode (reasoning, then the final answer)."""
     settings: dict[str, Any] = field(default_factory=dict)
@@ -34,13 +36,22 @@ class ModelSpec:
         bad = [m for m in self.modes if m not in MODES]
         if bad:
             raise GlobmedError(f"model {self.name!r}: unknown mode(s) {bad}; valid: {', '.join(MODES)}")
-        for key in ("max_new_tokens", "cot_max_new_tokens"):
+        for key in BUDGETS:
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise GlobmedError(f"model {self.name!r}: {key} must be a positive integer, got {value!r}")
 
     def max_new_tokens_for(self, mode: str) -> int:
         return self.cot_max_new_tokens if mode == "generative_cot" else self.max_new_tokens
+
+    def budgets_for(self, mode: str) -> dict[str, int]:
+        """Keyword arguments of a generative scorer: the reply budget(s) of ``mode``."""
+        if mode == "generative_cot":
+            return {"max_new_tokens": self.cot_max_new_tokens}
+        return {"max_new_tokens": self.max_new_tokens, "open_max_new_tokens": self.open_max_new_tokens}
+
+
+BUDGETS = ("max_new_tokens", "open_max_new_tokens", "cot_max_new_tokens")
 
 
 @cache
@@ -56,7 +67,7 @@ def spec_from_entry(name: str, entry: dict[str, Any]) -> ModelSpec:
     except KeyError as exc:
         raise GlobmedError(f"models.yaml: model {name!r} lacks {exc.args[0]!r}") from None
     modes = entry.pop("modes", ["letter"])
-    budgets = {k: entry.pop(k) for k in ("max_new_tokens", "cot_max_new_tokens") if k in entry}
+    budgets = {k: entry.pop(k) for k in BUDGETS if k in entry}
     return ModelSpec(name=name, backend=backend, model=model, modes=list(modes), settings=entry, **budgets)
 
 

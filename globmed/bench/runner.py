@@ -88,8 +88,7 @@ def run_model(spec: ModelSpec, opts: BenchOptions, backend: Backend | None = Non
             bar = tqdm(total=len(pending), desc=f"{spec.name} {lang} {mode}", disable=not opts.progress, unit="item")
             for start in range(0, len(pending), opts.chunk):
                 part = pending[start:start + opts.chunk]
-                kwargs: dict[str, Any] = ({"max_new_tokens": spec.max_new_tokens_for(mode)}
-                                          if mode in GENERATIVE_MODES else {})
+                kwargs: dict[str, Any] = spec.budgets_for(mode) if mode in GENERATIVE_MODES else {}
                 records = SCORERS[mode](backend, part, shots, **kwargs)
                 for rec in records:
                     rec.update(key=record_key(rec["mode"], opts.shots, rec["id"]), model=spec.name, shots=opts.shots)

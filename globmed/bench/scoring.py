@@ -86,14 +86,24 @@ def score_cloze(backend: Backend, items: Sequence[dict[str, Any]], shots: dict[s
 
 
 def score_generative(backend: Backend, items: Sequence[dict[str, Any]], shots: dict[str, list],
-                     max_new_tokens: int = 32, progress: bool = False, *, cot: bool = False) -> list[dict[str, Any]]:
+                     max_new_tokens: int = 32, progress: bool = False, *, cot: bool = False,
+                     open_max_new_tokens: int | None = None) -> list[dict[str, Any]]:
+    """Generate a reply per item and score it. ``max_new_tokens`` bounds every reply, except open-QA
+    replies when ``open_max_new_tokens`` is given (a free-text answer needs more room than a letter)."""
     mode = "generative_cot" if cot else "generative"
     if backend.tokenizer is not None:
         prompts: list = [generation_prompt(it, backend.tokenizer, shots.get(it["task"], ()), chat=backend.chat, cot=cot)
                          for it in items]
     else:
         prompts = [generation_messages(it, shots.get(it["task"], ()), cot=cot) for it in items]
-    replies = backend.generate(prompts, max_new_tokens=max_new_tokens, progress=progress)
+    budgets = [open_max_new_tokens if open_max_new_tokens is not None and it["task"] == "open_qa" else max_new_tokens
+               for it in items]
+    replies: list[str] = [""] * len(items)
+    for budget in sorted(set(budgets)):
+        where = [i for i, b in enumerate(budgets) if b == budget]
+        got = backend.generate([prompts[i] for i in where], max_new_tokens=budget, progress=progress)
+        for i, reply in zip(where, got, strict=True):
+            replies[i] = reply
     out = []
     for it, reply in zip(items, replies, strict=True):
         if it["task"] == "open_qa":

@@ -23,8 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--modes", help="comma-separated scoring modes letter,cloze,generative,generative_cot "
                    "(generative_cot: chain of thought, worded per language; default: the registry's, or "
                    "letter,cloze for --model)")
-    p.add_argument("--max-new-tokens", type=_positive, help="reply budget of the generative mode "
-                   "(default: the registry's, or 32)")
+    p.add_argument("--max-new-tokens", type=_positive, help="reply budget of the generative mode on closed "
+                   "tasks (default: the registry's, or 32)")
+    p.add_argument("--open-max-new-tokens", type=_positive, help="reply budget of the generative mode on open QA "
+                   "(default: the registry's, or 256)")
     p.add_argument("--cot-max-new-tokens", type=_positive, help="reply budget of the generative_cot mode "
                    "(default: the registry's, or 512)")
     p.add_argument("--judge", metavar="NAME|MODEL@URL", help="grade the open-QA answers of the generative modes with "
@@ -94,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
     for spec in specs:
         if args.max_new_tokens:
             spec.max_new_tokens = args.max_new_tokens
+        if args.open_max_new_tokens:
+            spec.open_max_new_tokens = args.open_max_new_tokens
         if args.cot_max_new_tokens:
             spec.cot_max_new_tokens = args.cot_max_new_tokens
     judge = None
