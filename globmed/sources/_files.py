@@ -12,11 +12,20 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from globmed.errors import GlobmedError
-from globmed.sources.base import iter_csv, iter_jsonl, load_json, open_text
+from globmed.sources.base import (
+    JsonlShard,
+    iter_csv,
+    iter_jsonl,
+    iter_jsonl_shard,
+    jsonl_shards,
+    load_json,
+    open_text,
+)
 
 SPLIT_WORDS: dict[str, str] = {
     "train": "train",
@@ -52,19 +61,25 @@ def iter_parquet(path: Path) -> Iterator[tuple[int, Any]]:
     yield from enumerate(table.to_pylist(), 1)
 
 
+def is_json_lines(path: Path) -> bool:
+    """Whether a ``.json`` file is JSON Lines: its first line is a JSON value by itself and another follows."""
+    with open_text(path) as fh:
+        first = next((line for line in fh if line.strip()), "")
+        more = next((line for line in fh if line.strip()), None)
+    if more is None:
+        return False
+    try:
+        json.loads(first)
+    except ValueError:
+        return False
+    return True
+
+
 def iter_json_records(path: Path) -> Iterator[tuple[int | str, Any]]:
     """A ``.json`` file that is one JSON array of records (row = index + 1), one object of records
     keyed by id, PubMedQA style (row = the key), or JSON Lines under a ``.json`` name (row = line
     number, as MedMCQA's ``train.json``): JSON Lines when its first line is a JSON value by itself."""
-    with open_text(path) as fh:
-        first = next((line for line in fh if line.strip()), "")
-        more = next((line for line in fh if line.strip()), None)
-    try:
-        json.loads(first)
-        lines = True
-    except ValueError:
-        lines = False
-    if lines and more is not None:
+    if is_json_lines(path):
         yield from iter_jsonl(path)
         return
     data = load_json(path)
@@ -93,6 +108,68 @@ def iter_rows(path: Path) -> Iterator[tuple[int, Any]]:
         yield from iter_parquet(path)
     else:
         raise GlobmedError(f"{path}: unsupported file type {suffix!r} (expected .jsonl, .json, .csv, .tsv, .parquet)")
+
+
+PART_BYTES = 4 << 20
+"""About how much of a JSON Lines file one part holds (see :func:`row_parts`)."""
+PART_ROWS = 20_000
+"""About how many Parquet rows one part holds (whole row groups)."""
+
+
+@dataclass(frozen=True)
+class RowPart:
+    """A part of a record file that a build worker reads on its own: a byte range of JSON Lines
+    (``lines``), some Parquet row groups (``row_groups``, the first numbered ``first_row``), or the
+    whole file (neither)."""
+
+    path: Path
+    lines: JsonlShard | None = None
+    row_groups: tuple[int, ...] = ()
+    first_row: int = 1
+
+
+def row_parts(path: Path, part_bytes: int = PART_BYTES, part_rows: int = PART_ROWS) -> list[RowPart]:
+    """Cut a record file into parts such that :func:`iter_row_part` over them, in order, yields
+    exactly what :func:`iter_rows` yields (same rows, same numbers, same errors). JSON Lines (also
+    under a ``.json`` name) is cut at line ends every ``part_bytes``, Parquet at row-group ends every
+    ``part_rows``; any other file (a JSON array, CSV) is one part."""
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl" or (suffix == ".json" and is_json_lines(path)):
+        return [RowPart(path, lines=shard) for shard in jsonl_shards(path, part_bytes)]
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            meta = pq.ParquetFile(path).metadata
+        except Exception:  # unreadable: the one whole-file part raises the error that names it
+            return [RowPart(path)]
+        parts: list[RowPart] = []
+        groups: list[int] = []
+        first = size = 0
+        for group in range(meta.num_row_groups):
+            groups.append(group)
+            size += meta.row_group(group).num_rows
+            if size >= part_rows or group == meta.num_row_groups - 1:
+                parts.append(RowPart(path, row_groups=tuple(groups), first_row=first + 1))
+                first, groups, size = first + size, [], 0
+        return parts or [RowPart(path)]
+    return [RowPart(path)]
+
+
+def iter_row_part(part: RowPart) -> Iterator[tuple[int | str, Any]]:
+    """The ``(row number, row)`` pairs of one of :func:`row_parts`' parts."""
+    if part.lines is not None:
+        yield from iter_jsonl_shard(part.lines)
+    elif part.row_groups:
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.ParquetFile(part.path).read_row_groups(list(part.row_groups))
+        except Exception as exc:
+            raise GlobmedError(f"cannot read {part.path} as Parquet: {exc}") from None
+        yield from enumerate(table.to_pylist(), part.first_row)
+    else:
+        yield from iter_rows(part.path)
 
 
 def files_under(root: Path, suffixes: Iterable[str]) -> list[Path]:

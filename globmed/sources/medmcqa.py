@@ -32,7 +32,15 @@ from pathlib import Path
 from typing import Any
 
 from globmed.schema import Entry, letter
-from globmed.sources._files import files_under, iter_rows, split_from_name, text
+from globmed.sources._files import (
+    PART_BYTES,
+    RowPart,
+    files_under,
+    iter_row_part,
+    row_parts,
+    split_from_name,
+    text,
+)
 from globmed.sources._rows import RowError, RowMappedSource
 from globmed.sources.base import Reject, register
 
@@ -56,18 +64,28 @@ class MedMCQASource(RowMappedSource):
 
         return hub_snapshot(self.name, HUB_REPO, allow_patterns=["*.parquet", "*.json"])
 
+    part_bytes = PART_BYTES
+    """Size of the parts of a JSON Lines file that build workers read in parallel (183k training rows)."""
+
     def read(self, path: Path | None = None, langs: Collection[str] | None = None) -> Iterator[Entry | Reject]:
+        for part in self.shards(path, langs):
+            yield from self.read_shard(path, langs, part)
+
+    def shards(self, path: Path | None = None, langs: Collection[str] | None = None) -> list[RowPart]:
         root = self.resolve_path(path)
         if not self.check_langs(langs):
-            return
-        for file in files_under(root, COP_BASE):
-            split = split_from_name(file.name)
-            cop_base = COP_BASE[file.suffix.lower()]
-            for rowno, row in iter_rows(file):
-                item = self.entry_or_reject(row, file=file, rowno=rowno, lang="en", split=split,
-                                            fallback_id=f"{file.stem}/{rowno}", cop_base=cop_base)
-                if item is not None:
-                    yield item
+            return []
+        return [part for file in files_under(root, COP_BASE) for part in row_parts(file, self.part_bytes)]
+
+    def read_shard(self, path: Path | None, langs: Collection[str] | None, shard: RowPart) -> Iterator[Entry | Reject]:
+        file = shard.path
+        split = split_from_name(file.name)
+        cop_base = COP_BASE[file.suffix.lower()]
+        for rowno, row in iter_row_part(shard):
+            item = self.entry_or_reject(row, file=file, rowno=rowno, lang="en", split=split,
+                                        fallback_id=f"{file.stem}/{rowno}", cop_base=cop_base)
+            if item is not None:
+                yield item
 
     def row_fields(self, row: dict[str, Any], *, lang: str, split: str | None, fallback_id: str,
                    cop_base: int = 1) -> dict[str, Any]:

@@ -39,9 +39,9 @@ from pathlib import Path
 from typing import Any
 
 from globmed.schema import LETTERS, Entry
-from globmed.sources._files import download_archive, split_from_name, text
+from globmed.sources._files import PART_BYTES, download_archive, split_from_name, text
 from globmed.sources._rows import RowError, RowMappedSource
-from globmed.sources.base import Reject, iter_jsonl, register
+from globmed.sources.base import JsonlShard, Reject, iter_jsonl_shard, jsonl_shards, register
 
 REGIONS: dict[str, str] = {"US": "en", "Mainland": "zh"}
 """Question folders read, and their language. ``Taiwan`` is deliberately absent."""
@@ -60,17 +60,29 @@ class MedQASource(RowMappedSource):
     def default_path(self) -> Path:
         return download_archive(self.name, DOWNLOAD_URL, "data_clean.zip")
 
+    part_bytes = PART_BYTES
+    """Size of the parts of a question file that build workers read in parallel."""
+
     def read(self, path: Path | None = None, langs: Collection[str] | None = None) -> Iterator[Entry | Reject]:
+        for part in self.shards(path, langs):
+            yield from self.read_shard(path, langs, part)
+
+    def shards(self, path: Path | None = None, langs: Collection[str] | None = None) -> list[tuple[str, str | None,
+                                                                                                   JsonlShard]]:
+        """``(region, split, part of its question file)``, in reading order."""
         root = self.resolve_path(path)
-        for file, region, split in self.question_files(root):
-            lang = REGIONS[region]
-            if langs is not None and lang not in langs:
-                continue
-            for rowno, row in iter_jsonl(file):
-                item = self.entry_or_reject(row, file=file, rowno=rowno, lang=lang, split=split,
-                                            fallback_id=f"{region.lower()}/{split or 'all'}/{rowno}")
-                if item is not None:
-                    yield item
+        return [(region, split, shard) for file, region, split in self.question_files(root)
+                if langs is None or REGIONS[region] in langs for shard in jsonl_shards(file, self.part_bytes)]
+
+    def read_shard(self, path: Path | None, langs: Collection[str] | None,
+                   shard: tuple[str, str | None, JsonlShard]) -> Iterator[Entry | Reject]:
+        region, split, part = shard
+        lang = REGIONS[region]
+        for rowno, row in iter_jsonl_shard(part):
+            item = self.entry_or_reject(row, file=part.path, rowno=rowno, lang=lang, split=split,
+                                        fallback_id=f"{region.lower()}/{split or 'all'}/{rowno}")
+            if item is not None:
+                yield item
 
     def question_files(self, root: Path) -> list[tuple[Path, str, str | None]]:
         """``(file, region, split)`` to read, 5-option files first choice, no item twice."""
