@@ -48,7 +48,7 @@ def test_gives_up_with_one_clear_error_that_hides_the_key(api, tmp_path, monkeyp
     monkeypatch.setenv("GLOBMED_TEST_KEY", "sk-secret-123")
     api.script = [(503, "busy")] * 3
     be = _backend(api, tmp_path, retries=2, api_key_env="GLOBMED_TEST_KEY")
-    with pytest.raises(APIError, match="failed after 3 attempts \\(last: HTTP 503\\)") as err:
+    with pytest.raises(APIError, match="failed after 3 attempts \\(last: HTTP 503: busy\\)") as err:
         be.generate([[{"role": "user", "content": "x"}]])
     assert "sk-secret" not in str(err.value)
     api.script = [(401, "unauthorized")]

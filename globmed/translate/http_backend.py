@@ -14,11 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import re
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from functools import cache
@@ -29,15 +26,13 @@ from typing import Any
 import yaml
 
 from globmed.errors import GlobmedError
+from globmed.http_json import Fatal, Retryable, backoff_delay, post_json
 from globmed.languages import get_language
 from globmed.translate.backends import Job, Outcome, TranslationBackend
 from globmed.translate.config import TranslateConfig
 from globmed.translate.structured import structure_problems
 
 log = logging.getLogger(__name__)
-
-RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
-"""Statuses worth another try; any other 4xx fails the row at once."""
 
 
 class PromptTemplates:
@@ -93,16 +88,6 @@ def parse_json_reply(content: str) -> Any:
     return json.loads(text)
 
 
-class _Retryable(Exception):
-    def __init__(self, message: str, retry_after: float | None = None):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class _Fatal(Exception):
-    pass
-
-
 class ChatCompletionsBackend(TranslationBackend):
     name = "openai_chat"
 
@@ -150,48 +135,25 @@ class ChatCompletionsBackend(TranslationBackend):
 
     def _post(self, job: Job) -> tuple[dict[str, Any], dict[str, int]]:
         url = self._endpoint() + "/chat/completions"
-        data = json.dumps(self._body(job), ensure_ascii=False).encode("utf-8")
-        headers = {"Content-Type": "application/json"}
-        if self._key:
-            headers["Authorization"] = f"Bearer {self._key}"
-        request = urllib.request.Request(url, data=data, headers=headers, method="POST")
+        reply = post_json(url, self._body(job), api_key=self._key, timeout=self.cfg.timeout_s)
         try:
-            with urllib.request.urlopen(request, timeout=self.cfg.timeout_s) as resp:
-                raw = resp.read()
-        except urllib.error.HTTPError as exc:
-            detail = exc.read()[:300].decode("utf-8", "replace")
-            message = f"HTTP {exc.code} from {url}: {detail}"
-            if exc.code in RETRY_STATUS:
-                retry_after = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)
-                raise _Retryable(message, retry_after) from None
-            raise _Fatal(message) from None
-        except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            kind = "timeout" if isinstance(reason, TimeoutError) or "timed out" in str(reason) else "connection error"
-            raise _Retryable(f"{kind} from {url}: {reason}") from None
-        try:
-            reply = json.loads(raw)
             content = reply["choices"][0]["message"]["content"]
             usage = reply.get("usage") or {}
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise _Retryable(f"malformed response from {url}: {exc!r}") from None
+        except (KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise Retryable(url, "malformed response", repr(exc)) from None
         try:
             output = parse_json_reply(content)
         except (ValueError, TypeError) as exc:
-            raise _Retryable(f"malformed JSON in the reply from {url}: {exc}") from None
+            raise Retryable(url, "malformed JSON in the reply", str(exc)) from None
         problems = structure_problems(job.payload, output)
         if problems:
-            raise _Retryable(f"reply from {url} does not match the request: {'; '.join(problems)}")
+            raise Retryable(url, "a reply that does not match the request", "; ".join(problems))
         tokens = {"prompt_tokens": int(usage.get("prompt_tokens") or 0),
                   "completion_tokens": int(usage.get("completion_tokens") or 0)}
         return output, tokens
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
-        base = min(self.cfg.backoff_max_s, self.cfg.backoff_base_s * 2 ** attempt)
-        delay = base * random.uniform(0.5, 1.5)  # jitter: replicas that failed together retry apart
-        if retry_after is not None:
-            delay = max(delay, retry_after)
-        return min(delay, self.cfg.backoff_max_s)
+        return backoff_delay(attempt, self.cfg.backoff_base_s, self.cfg.backoff_max_s, retry_after)
 
     def _translate(self, job: Job) -> Outcome:
         last = ""
@@ -201,9 +163,9 @@ class ChatCompletionsBackend(TranslationBackend):
             try:
                 output, tokens = self._post(job)
                 return Outcome(job, output, attempts=attempt + 1, **tokens)
-            except _Fatal as exc:
+            except Fatal as exc:
                 return Outcome(job, None, error=self.redact(str(exc)), attempts=attempt + 1)
-            except _Retryable as exc:
+            except Retryable as exc:
                 last = self.redact(str(exc))
                 if attempt < self.cfg.max_retries:
                     delay = self._delay(attempt, exc.retry_after)
@@ -226,13 +188,6 @@ class ChatCompletionsBackend(TranslationBackend):
             if not finished:  # Ctrl-C or the consumer stopped: no new requests, no more retries
                 self._stop.set()
             pool.shutdown(wait=finished, cancel_futures=True)
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
 
 
 def _schema_of(payload: dict[str, Any]) -> dict[str, Any]:

@@ -4,8 +4,8 @@
 - ``loglik`` / ``next_token_scores``: ``/completions`` with ``echo`` and ``logprobs`` (servers such as
   vLLM provide them; hosted chat-only APIs do not: use generative mode there).
 - Requests run ``concurrency`` at a time; 429, 5xx, timeouts, connection errors and malformed JSON are
-  retried with exponential backoff (``Retry-After`` honoured) up to ``retries`` times, then one clear
-  error. Replies are cached on disk by a hash of endpoint + payload, so a rerun costs nothing.
+  retried with exponential backoff and jitter (``Retry-After`` honoured; ``globmed.http_json``) up to
+  ``retries`` times, then one clear error. Replies are cached on disk by a hash of endpoint + payload, so a rerun costs nothing.
 - The API key is read from the environment variable ``api_key_env`` only; it is never logged,
   cached or put in an error message.
 """
@@ -18,8 +18,6 @@ import logging
 import os
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,9 +27,9 @@ from tqdm.auto import tqdm
 
 from globmed.bench.backends.base import Backend, Prompt
 from globmed.errors import GlobmedError
+from globmed.http_json import Fatal, Retryable, backoff_delay, post_json
 
 log = logging.getLogger(__name__)
-RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 MISSING_LOGPROB = -1e9
 """Score of a candidate absent from the server's top log-probabilities."""
 
@@ -74,41 +72,25 @@ class OpenAIBackend(Backend):
         cached = self._cache_path(endpoint, payload)
         if cached.exists():
             return json.loads(cached.read_text(encoding="utf-8"))
-        headers = {"Content-Type": "application/json"}
-        key = os.environ.get(self.api_key_env)
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        body = json.dumps(payload).encode()
         url = f"{self.base_url}/{endpoint}"
         last = ""
         for attempt in range(self.retries + 1):
-            wait = self.backoff * 2 ** attempt
             try:
-                req = urllib.request.Request(url, data=body, headers=headers, method="POST")
-                with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                    raw = resp.read()
-                try:
-                    data = json.loads(raw)
-                    if not isinstance(data, dict) or "choices" not in data:
-                        raise ValueError("no 'choices' in the reply")
-                except ValueError as exc:
-                    last = f"malformed reply ({exc})"
-                else:
-                    self._store(cached, data)
-                    return data
-            except urllib.error.HTTPError as exc:
-                if exc.code not in RETRY_STATUS:
-                    raise APIError(f"{url}: HTTP {exc.code} {exc.reason} (not retried; check model "
-                                   f"{self.model!r} and ${self.api_key_env})") from None
-                last = f"HTTP {exc.code}"
-                retry_after = exc.headers.get("Retry-After") if exc.headers else None
-                if retry_after and retry_after.replace(".", "", 1).isdigit():
-                    wait = max(wait, float(retry_after))
-            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-                last = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
-            if attempt < self.retries:
-                log.debug("%s: %s, retry %d in %.1f s", url, last, attempt + 1, wait)
-                time.sleep(wait)
+                data = post_json(url, payload, api_key=os.environ.get(self.api_key_env), timeout=self.timeout)
+                if not isinstance(data, dict) or "choices" not in data:
+                    raise Retryable(url, "malformed reply", "no 'choices'")
+            except Fatal as exc:
+                raise APIError(f"{url}: HTTP {exc.status} (not retried; check model {self.model!r} and "
+                               f"${self.api_key_env}): {exc.detail}") from None
+            except Retryable as exc:
+                last = exc.reason
+                if attempt < self.retries:
+                    wait = backoff_delay(attempt, self.backoff, server_s=exc.retry_after)
+                    log.debug("%s, retry %d in %.1f s", last, attempt + 1, wait)
+                    time.sleep(wait)
+            else:
+                self._store(cached, data)
+                return data
         raise APIError(f"{url}: failed after {self.retries + 1} attempts (last: {last})")
 
     def _store(self, path: Path, data: dict[str, Any]) -> None:
