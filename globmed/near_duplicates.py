@@ -7,22 +7,17 @@ The check is deliberately simple and documented:
 3. **Near**: two texts whose sets of character 5-grams (of the normalised form) have a Jaccard
    similarity >= ``threshold`` (default 0.8) are near-duplicates.
 
-Step 3 does not compare every pair. Candidates come from an inverted index over a fixed
-*sample* of each text's 5-grams: the 5-grams whose hash is 0 modulo ``sample_mod`` (the same
-5-gram is always sampled or never, so two texts with Jaccard J share about J of their sampled
-grams; with 0.8 and texts of a few hundred characters a missed pair is vanishingly rare).
-5-grams found in more than ``max_posting`` reference texts carry no signal (boilerplate such as
-"which of the following") and are not indexed. Candidates are then scored with the exact
-Jaccard of their full 5-gram sets. Comparisons stay within one language.
+Step 3 does not compare every pair. Candidates come from MinHash LSH over the same 5-grams
+(``globmed.quality.minhash``: 128 hashes in 32 bands of 4, vectorised; a pair at Jaccard 0.8
+shares a band with probability 1 - (1 - 0.8^4)^32 > 0.9999999, at 0.7 still 0.9998), kept when
+their estimated similarity is within ``margin`` (0.15, over four standard deviations of the
+estimate) of the threshold; the verdict is then the **exact** Jaccard of their full 5-gram sets.
+So no pair is reported below the threshold, and the LSH only decides which pairs are worth the
+exact comparison. Comparisons stay within one language.
 
-The quality stage (``globmed/quality/dedup.py``, MinHash LSH) removes near-duplicates during the
-build; this gate is the release's independent second look at the finished folder. To switch the
-gate to the quality branch's MinHash (bounded memory at 500k entries; this module keeps every
-train text's 5-gram set of a language in memory), replace the candidate search in
-:func:`find_near_duplicates` with ``globmed.quality.minhash``: ``sig_tr = signatures(train_texts)``,
-``sig_te = signatures(test_texts)``, ``q, r = match_against(band_keys(sig_te, B), band_keys(sig_tr, B))``,
-``sim = similarity(sig_te, q, r, other=sig_tr)``, and keep the pairs with ``sim >= threshold``
-(the tests here stay valid: they check exact, near and distinct pairs).
+The quality stage (``globmed/quality/decontam.py``) removes near-duplicates of test entries during
+the build, on its own comparison text and estimated similarity; this gate is the release's
+independent second look at the finished folder.
 """
 
 from __future__ import annotations
@@ -31,14 +26,17 @@ import hashlib
 import re
 import unicodedata
 import zlib
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 NGRAM = 5
 DEFAULT_THRESHOLD = 0.8
-SAMPLE_MOD = 4
-MAX_POSTING = 1000
+NUM_PERM = 128
+BANDS = 32
+MARGIN = 0.15
+"""Candidates whose estimated Jaccard is at least ``threshold - MARGIN`` are compared exactly."""
+PER_BUCKET = 16
+"""Train texts taken per shared LSH band (a bucket this full holds texts alike to each other)."""
 
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -66,42 +64,51 @@ class NearDuplicate:
 
 
 def find_near_duplicates(train: Sequence[tuple[str, str]], test: Sequence[tuple[str, str]],
-                         threshold: float = DEFAULT_THRESHOLD, sample_mod: int = SAMPLE_MOD,
-                         max_posting: int = MAX_POSTING) -> list[NearDuplicate]:
-    """Pairs (test id, train id) whose texts are exact or near duplicates. Inputs are (id, text)."""
-    exact: dict[str, str] = {}
-    train_grams: list[set[int]] = []
-    index: dict[int, list[int]] = defaultdict(list)
-    for i, (tid, text) in enumerate(train):
+                         threshold: float = DEFAULT_THRESHOLD, *, num_perm: int = NUM_PERM, bands: int = BANDS,
+                         margin: float = MARGIN) -> list[NearDuplicate]:
+    """Pairs (test id, train id) whose texts are exact or near duplicates, in test order; each test
+    text's most similar train text (ties: the first). Inputs are (id, text)."""
+    import numpy as np
+
+    from globmed.quality.minhash import band_keys, match_against, signatures, similarity
+
+    exact: dict[str, int] = {}
+    train_norm = []
+    for i, (_, text) in enumerate(train):
         norm = normalise(text)
-        exact.setdefault(hashlib.sha1(norm.encode("utf-8")).hexdigest(), tid)
-        grams = shingles(norm)
-        train_grams.append(grams)
-        for g in grams:
-            if g % sample_mod == 0:
-                index[g].append(i)
-    found = []
-    for qid, text in test:
+        train_norm.append(norm)
+        exact.setdefault(hashlib.sha1(norm.encode("utf-8")).hexdigest(), i)
+    hits: dict[int, tuple[int, float]] = {}
+    rest, rest_norm = [], []
+    for j, (_, text) in enumerate(test):
         norm = normalise(text)
-        hit = exact.get(hashlib.sha1(norm.encode("utf-8")).hexdigest())
-        if hit is not None:
-            found.append(NearDuplicate(qid, hit, 1.0))
-            continue
-        grams = shingles(norm)
-        candidates: set[int] = set()
-        for g in grams:
-            if g % sample_mod == 0:
-                posting = index.get(g)
-                if posting and len(posting) <= max_posting:
-                    candidates.update(posting)
-        best, best_sim = None, threshold
-        for c in candidates:
-            sim = jaccard(grams, train_grams[c])
-            if sim >= best_sim:
-                best, best_sim = c, sim
-        if best is not None:
-            found.append(NearDuplicate(qid, train[best][0], round(best_sim, 4)))
-    return found
+        i = exact.get(hashlib.sha1(norm.encode("utf-8")).hexdigest())
+        if i is not None:
+            hits[j] = (i, 1.0)
+        else:
+            rest.append(j)
+            rest_norm.append(norm)
+    if rest and train:
+        sig_tr = signatures(train_norm, k=NGRAM, num_perm=num_perm)
+        sig_te = signatures(rest_norm, k=NGRAM, num_perm=num_perm)
+        q, r = match_against(band_keys(sig_te, bands), band_keys(sig_tr, bands), per_bucket=PER_BUCKET)
+        close = similarity(sig_te, q, r, other=sig_tr) >= threshold - margin
+        q, r = q[close], r[close]
+        order = np.lexsort((r, q))  # each test text's candidates together, train rows in order
+        train_grams: dict[int, set[int]] = {}
+        last, grams = -1, set()
+        for k in order:
+            t, i = int(q[k]), int(r[k])
+            if t != last:
+                last, grams = t, shingles(rest_norm[t])
+            if i not in train_grams:
+                train_grams[i] = shingles(train_norm[i])
+            sim = jaccard(grams, train_grams[i])
+            best = hits.get(rest[t])
+            if sim >= threshold and (best is None or sim > best[1]):
+                hits[rest[t]] = (i, sim)
+    return [NearDuplicate(test[j][0], train[i][0], 1.0 if sim == 1.0 else round(sim, 4))
+            for j, (i, sim) in sorted(hits.items())]
 
 
 def entry_text(question: str, options: Sequence[str] | None, context: str | None) -> str:

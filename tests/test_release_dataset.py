@@ -174,6 +174,26 @@ def test_near_duplicate_check_exact_near_and_distinct():
     assert normalise("Ça  va?") == "ça va"
 
 
+def test_near_duplicates_are_judged_by_exact_jaccard_among_many_alike_texts():
+    from globmed.near_duplicates import jaccard, shingles
+
+    stem = "Which of the following is the most likely diagnosis in a patient with "
+    findings = ["fever", "cough", "rash", "jaundice", "anaemia", "dyspnoea", "oedema", "ascites", "tremor", "ataxia"]
+    train = [(f"t{i}", f"{stem}{a} and {b} for {i % 7 + 2} days?") for i, (a, b) in
+             enumerate((a, b) for a in findings for b in findings if a != b)]
+    train.append(("t-copy", train[5][1]))  # the same text again: the first is reported
+    near = train[5][1].replace("days?", "days, despite rest?")
+    test = [("edited", near), ("boiler", stem + "headache and photophobia?"), ("same", train[40][1])]
+    found = {d.test_id: d for d in find_near_duplicates(train, test)}
+    assert found["same"].train_id == "t40" and found["same"].similarity == 1.0
+    exact = jaccard(shingles(normalise(near)), shingles(normalise(train[5][1])))
+    assert found["edited"].train_id == "t5" and found["edited"].similarity == round(exact, 4) >= 0.8
+    assert "boiler" not in found  # shares the boilerplate with all 90 train texts, below 0.8 with each
+    best = max(jaccard(shingles(normalise(test[1][1])), shingles(normalise(t))) for _, t in train)
+    assert best < 0.8
+    assert find_near_duplicates(train, test, threshold=0.99) == [found["same"]]
+
+
 def test_merge_card_metadata_ours_win_for_computed_keys_theirs_kept_otherwise():
     ours = "---\nlicense: apache-2.0\nlanguage: [en, sw]\nconfigs: [{config_name: all}]\npretty_name: GlobMed\n---\n\nnew body\n"
     theirs = ("---\nlicense: mit\nlanguage: [en]\nconfigs: []\npretty_name: Edited on the Hub\n"
