@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -46,13 +45,14 @@ def normalise(text: str) -> str:
     return " ".join(_PUNCT.sub(" ", text).split())
 
 
-def shingles(norm: str, n: int = NGRAM) -> set[int]:
+def shingles(norm: str, n: int = NGRAM) -> set[str]:
+    """The character ``n``-grams of a normalised text (the text itself when it is no longer)."""
     if len(norm) <= n:
-        return {zlib.crc32(norm.encode("utf-8"))}
-    return {zlib.crc32(norm[i:i + n].encode("utf-8")) for i in range(len(norm) - n + 1)}
+        return {norm}
+    return {norm[i:i + n] for i in range(len(norm) - n + 1)}
 
 
-def jaccard(a: set[int], b: set[int]) -> float:
+def jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a or b else 1.0
 
 
@@ -95,7 +95,7 @@ def find_near_duplicates(train: Sequence[tuple[str, str]], test: Sequence[tuple[
         close = similarity(sig_te, q, r, other=sig_tr) >= threshold - margin
         q, r = q[close], r[close]
         order = np.lexsort((r, q))  # each test text's candidates together, train rows in order
-        train_grams: dict[int, set[int]] = {}
+        train_grams: dict[int, set[str]] = {}
         last, grams = -1, set()
         for k in order:
             t, i = int(q[k]), int(r[k])
