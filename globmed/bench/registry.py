@@ -46,9 +46,10 @@ class ModelSpec:
 
     def budgets_for(self, mode: str) -> dict[str, int]:
         """Keyword arguments of a generative scorer: the reply budget(s) of ``mode``."""
-        if mode == "generative_cot":
-            return {"max_new_tokens": self.cot_max_new_tokens}
-        return {"max_new_tokens": self.max_new_tokens, "open_max_new_tokens": self.open_max_new_tokens}
+        budgets = {"max_new_tokens": self.max_new_tokens_for(mode)}
+        if mode != "generative_cot":  # CoT's budget covers reasoning and answer, open or closed
+            budgets["open_max_new_tokens"] = self.open_max_new_tokens
+        return budgets
 
 
 BUDGETS = ("max_new_tokens", "open_max_new_tokens", "cot_max_new_tokens")

@@ -164,6 +164,15 @@ def get_source(name: str) -> Source:
     return sources[name]()
 
 
+class ReadInParts:
+    """For a :class:`Source` that defines ``shards`` and ``read_shard`` (put it first among the
+    bases): ``read`` is every shard's items, in order, so the two can never disagree."""
+
+    def read(self, path: Path | None = None, langs: Collection[str] | None = None) -> Iterator[Entry | Reject]:
+        for shard in self.shards(path, langs):  # type: ignore[attr-defined]
+            yield from self.read_shard(path, langs, shard)  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
 class SourceSpec:
     """``NAME`` or ``NAME=PATH`` from the command line."""

@@ -24,11 +24,19 @@ from typing import Any
 
 from globmed.languages import language_codes
 from globmed.schema import LETTERS, TASK_LABELS, Entry
-from globmed.sources.base import JsonlShard, Reject, Source, iter_jsonl_shard, jsonl_shards, register
+from globmed.sources.base import (
+    JsonlShard,
+    ReadInParts,
+    Reject,
+    Source,
+    iter_jsonl_shard,
+    jsonl_shards,
+    register,
+)
 
 
 @register
-class DemoSource(Source):
+class DemoSource(ReadInParts, Source):
     name = "demo"
     tasks = ("mcq", "yes_no_maybe", "nli")
     languages = ("en", "zh", "ja", "ko", "es", "fr", "de", "pt", "sw", "wo", "yo", "zu")
@@ -41,10 +49,6 @@ class DemoSource(Source):
 
     def files(self, path: Path) -> list[Path]:
         return [path] if path.is_file() else sorted(path.glob("*.jsonl"))
-
-    def read(self, path: Path | None = None, langs: Collection[str] | None = None) -> Iterator[Entry | Reject]:
-        for shard in self.shards(path, langs):
-            yield from self.read_shard(path, langs, shard)
 
     def shards(self, path: Path | None = None, langs: Collection[str] | None = None) -> list[Any]:
         """Parts of about 4 MB of each language file; a file not named for a language is one part (its reject)."""

@@ -42,7 +42,7 @@ from globmed.sources._files import (
     text,
 )
 from globmed.sources._rows import RowError, RowMappedSource
-from globmed.sources.base import Reject, register
+from globmed.sources.base import ReadInParts, Reject, register
 
 OPTION_KEYS = ("opa", "opb", "opc", "opd")
 COP_BASE: dict[str, int] = {".json": 1, ".jsonl": 1, ".parquet": 0}
@@ -52,7 +52,7 @@ NO_KEY = "no answer key: the public MedMCQA test set withholds its answers"
 
 
 @register
-class MedMCQASource(RowMappedSource):
+class MedMCQASource(ReadInParts, RowMappedSource):
     name = "medmcqa"
     tasks = ("mcq",)
     languages = ("en",)
@@ -66,10 +66,6 @@ class MedMCQASource(RowMappedSource):
 
     part_bytes = PART_BYTES
     """Size of the parts of a JSON Lines file that build workers read in parallel (183k training rows)."""
-
-    def read(self, path: Path | None = None, langs: Collection[str] | None = None) -> Iterator[Entry | Reject]:
-        for part in self.shards(path, langs):
-            yield from self.read_shard(path, langs, part)
 
     def shards(self, path: Path | None = None, langs: Collection[str] | None = None) -> list[RowPart]:
         root = self.resolve_path(path)

@@ -41,7 +41,7 @@ from typing import Any
 from globmed.schema import LETTERS, Entry
 from globmed.sources._files import PART_BYTES, download_archive, split_from_name, text
 from globmed.sources._rows import RowError, RowMappedSource
-from globmed.sources.base import JsonlShard, Reject, iter_jsonl_shard, jsonl_shards, register
+from globmed.sources.base import JsonlShard, ReadInParts, Reject, iter_jsonl_shard, jsonl_shards, register
 
 REGIONS: dict[str, str] = {"US": "en", "Mainland": "zh"}
 """Question folders read, and their language. ``Taiwan`` is deliberately absent."""
@@ -50,7 +50,7 @@ DOWNLOAD_URL = "https://drive.google.com/u/0/uc?export=download&confirm=t&id=1Im
 
 
 @register
-class MedQASource(RowMappedSource):
+class MedQASource(ReadInParts, RowMappedSource):
     name = "medqa"
     tasks = ("mcq",)
     languages = ("en", "zh")
@@ -62,10 +62,6 @@ class MedQASource(RowMappedSource):
 
     part_bytes = PART_BYTES
     """Size of the parts of a question file that build workers read in parallel."""
-
-    def read(self, path: Path | None = None, langs: Collection[str] | None = None) -> Iterator[Entry | Reject]:
-        for part in self.shards(path, langs):
-            yield from self.read_shard(path, langs, part)
 
     def shards(self, path: Path | None = None, langs: Collection[str] | None = None) -> list[tuple[str, str | None,
                                                                                                    JsonlShard]]:

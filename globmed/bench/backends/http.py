@@ -5,7 +5,8 @@
   vLLM provide them; hosted chat-only APIs do not: use generative mode there).
 - Requests run ``concurrency`` at a time; 429, 5xx, timeouts, connection errors and malformed JSON are
   retried with exponential backoff and jitter (``Retry-After`` honoured; ``globmed.http_json``) up to
-  ``retries`` times, then one clear error. Replies are cached on disk by a hash of endpoint + payload, so a rerun costs nothing.
+  ``retries`` times, then one clear error. Replies are cached on disk by a hash of endpoint + payload,
+  so a rerun costs nothing.
 - The API key is read from the environment variable ``api_key_env`` only; it is never logged,
   cached or put in an error message.
 """
