@@ -153,7 +153,7 @@ def test_cmexam_splits_the_options_cell_and_multi_letter_answers():
     got = reasons(rejects)
     assert got[("train.csv", "4")] == "empty Answer (no official answer)"
     assert got[("val.csv", "3")].startswith("Options is not 'A text' lines")
-    assert got[("test.csv", "2")] == "Answer 'F' is not letters among A, B, C, D, E"
+    assert got[("test_with_annotations.csv", "2")] == "Answer 'F' is not letters among A, B, C, D, E"
     assert parse_options("A 肝\nB 胰腺\n（续）\nC 脾") == ["肝", "胰腺 （续）", "脾"]
     assert parse_options("B 肝\nA 胰腺") is None
 
