@@ -85,6 +85,8 @@ class CMExamSource(Source):
     name = "cmexam"
     tasks = ("mcq",)
     languages = ("zh",)
+    mapped_fields = tuple(a for aliases in COLUMNS.values() for a in aliases)
+    """Raw fields the mapping reads (``globmed sources inspect`` lists the others as not used)."""
     expected_files = "CMExam's data/ folder (train.csv, val.csv, test_with_annotations.csv), or one of them"
 
     def default_path(self) -> Path:

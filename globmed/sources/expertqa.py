@@ -75,6 +75,8 @@ class ExpertQASource(Source):
     name = "expertqa"
     tasks = ("open_qa",)
     languages = ("en",)
+    mapped_fields = ("question", "answers.*.revised_answer_string", "metadata.field")
+    """Raw fields the mapping reads (``globmed sources inspect`` lists the others as not used)."""
     expected_files = ("ExpertQA's data/ folder (lfqa/rand_{train,val,test}.jsonl, else domain_*, else "
                       "r2_compiled_anon.jsonl), or one such file")
 

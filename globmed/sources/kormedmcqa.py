@@ -104,6 +104,8 @@ class KorMedMCQASource(Source):
     name = "kormedmcqa"
     tasks = ("mcq",)
     languages = ("ko",)
+    mapped_fields = ("question", *OPTION_COLUMNS, "answer", "cot", "subject", "year", "period", "q_number")
+    """Raw fields the mapping reads (``globmed sources inspect`` lists the others as not used)."""
     expected_files = "the sean0042/KorMedMCQA folder (<subset>/<split>-*.parquet or .csv), or one such file"
 
     def default_path(self) -> Path:

@@ -61,6 +61,8 @@ class MedQASource(ReadInParts, RowMappedSource):
     name = "medqa"
     tasks = ("mcq",)
     languages = ("en", "zh")
+    mapped_fields = ("question", "options", "answer_idx", "answer")
+    """Raw fields the mapping reads (``globmed sources inspect`` lists the others as not used)."""
     expected_files = ("MedQA data_clean folder (or questions/, or one .jsonl under US/ or Mainland/): "
                       "US/{train,dev,test}.jsonl, Mainland/{train,dev,test}.jsonl, 4_options/ as fallback; "
                       "Taiwan/ is not read")

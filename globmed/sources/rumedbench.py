@@ -75,6 +75,9 @@ class RuMedBenchSource(Source):
     name = "rumedbench"
     tasks = ("yes_no_maybe", "nli", "mcq")
     languages = ("ru",)
+    mapped_fields = ("pairID", "idx", "context", "question", "answer", "ru_sentence1", "ru_sentence2", "gold_label",
+                     "1", "2", "3", "4", "5", "6")
+    """Raw fields the mapping reads (``globmed sources inspect`` lists the others as not used)."""
     expected_files = "RuMedBench's data/ folder (RuMedDaNet/, RuMedNLI/, RuMedTest/ with <split>_v1.jsonl)"
 
     def default_path(self) -> Path:
