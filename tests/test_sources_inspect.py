@@ -79,6 +79,9 @@ def test_globmed_hub_unknown_layout_is_an_error_naming_the_fields_seen(tmp_path)
     msg = str(err.value)
     assert "train.json" in msg and "medqa row mapping" in msg and "none of the first 3 rows maps" in msg
     assert "fields seen: instruction, input, output, lang" in msg and "row 1: missing question" in msg
+    assert f"globmed sources inspect globmed_hub={folder}`" in msg  # the command it names works on that path
+    with pytest.raises(GlobmedError, match="is not a folder"):
+        list(get_source("globmed_hub").read(folder / "sw" / "train.json"))
     proc = run_cli("sources", "inspect", f"globmed_hub={folder}", check=False)
     assert proc.returncode == 2 and "fields seen: instruction, input, output, lang" in proc.stderr
 

@@ -85,6 +85,8 @@ class GlobMedHubSource(Source):
                 yield from self._read_repo(folder, repo, langs)
             return
         root = self.resolve_path(path)
+        if not root.is_dir():
+            raise GlobmedError(f"source {self.name!r}: {root} is not a folder ({self.expected_files})")
         if root.name in repos:
             yield from self._read_repo(root, root.name, langs)
             return
@@ -150,7 +152,7 @@ class GlobMedHubSource(Source):
             raise GlobmedError(
                 f"{file}: the rows do not fit the {original.name} row mapping this adapter applies to {repo} "
                 f"(none of the first {len(held)} rows maps; row {first.row}: {first.reason}); fields seen: "
-                f"{', '.join(fields) or '(no JSON objects)'}. See `globmed sources inspect globmed_hub={file}` "
+                f"{', '.join(fields) or '(no JSON objects)'}. See `globmed sources inspect globmed_hub={file.parent.parent}` "
                 "and fix the mapping (globmed_hub.repos in sources.yaml) before building")
 
     def _map(self, row: Any, file: Path, rowno: int | str, lang: str, split: str | None, original: RowMappedSource,
