@@ -12,7 +12,7 @@ import pytest
 from conftest import run_cli, write_jsonl
 
 from globmed.errors import GlobmedError
-from globmed.sources import Reject, get_source
+from globmed.sources import Reject, available_sources, get_source
 from globmed.sources.inspection import inspect_source
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
@@ -113,3 +113,15 @@ def test_inspect_hub_uses_the_originals_declared_fields():
     result = inspect_source("globmed_hub", FIXTURES / "globmed_hub" / "GlobMed_MedQA", rows=1)
     (found,) = result.items
     assert found.declared and found.unused == ["meta_info"] and "options.C" in found.used and "answer_idx" in found.used
+
+
+@pytest.mark.parametrize("name", sorted(n for n in available_sources() if n != "demo"))
+def test_inspect_works_for_every_adapter_on_its_fixture(name):
+    result = inspect_source(name, FIXTURES / name, rows=2)
+    assert len(result.items) == 2
+    for found in result.items:
+        assert found.entry.source == name
+        if found.raw is None:  # XML (LiveQA) or rows named by id (HEAD-QA): said, not guessed
+            assert found.note and name in ("liveqa", "headqa")
+        else:
+            assert set(found.used) | set(found.unused) == set(found.raw) and found.used

@@ -117,7 +117,9 @@ class KorMedMCQASource(Source):
             split = _split_of(root)
             if split is None:
                 return [], [(root, "the file name names no split (train, dev, test)")]
-            return ([(root, split, _subset_of(root))] if split not in SKIPPED_SPLITS else []), []
+            if split in SKIPPED_SPLITS:
+                return [], [(root, f"the {split} split is not read (rows copied from dev)")]
+            return [(root, split, _subset_of(root))], []
         found, unplaced = [], []
         for file in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in {".parquet", ".csv"}):
             split = _split_of(file)
