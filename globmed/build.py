@@ -43,6 +43,7 @@ from globmed.schema import (
     validate_entry,
 )
 from globmed.sources.base import Reject, Source, SourceSpec, get_source
+from globmed.sources.licences import licence_summary
 from globmed.splits import DEFAULT_RATIOS, DEFAULT_SALT, SplitAssigner, check_ratios
 
 REPORT_FILE = "build_report.json"
@@ -457,14 +458,19 @@ def _report(opts, langs, present, table, written, rejects, assigner, step_stats,
     by_task = _count(table, "task")
     by_split = {s: int(pc.sum(pc.equal(table.column("split"), s)).as_py() or 0) for s in SPLITS}
     translated = table.num_rows - table.column("translation").null_count
+    by_licence: dict[str, dict[str, int]] = defaultdict(dict)  # source -> row licence -> entries
+    if table.num_rows:
+        for row in table.group_by(["source", "license"]).aggregate([("id", "count")]).to_pylist():
+            by_licence[row["source"]][row["license"]] = row["id_count"]
     source_rows = []
     for source, path in sources:
         info = source.info
+        licences = licence_summary(info.name, by_licence[info.name])  # licence per subset (sources.yaml)
         source_rows.append({
             "name": info.name,
             "title": info.title,
             "license": info.license,
-            "redistributable": info.redistributable,
+            **licences,
             "homepage": info.homepage,
             "version": info.version,
             "citation": info.citation,

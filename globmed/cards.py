@@ -84,7 +84,7 @@ def dataset_card_metadata(report: Mapping[str, Any]) -> dict[str, Any]:
     """The README's YAML front matter, computed from the build report."""
     langs = list(report["configs"])
     tasks = sorted(report["counts"]["by_task"])
-    licenses = sorted({s["license"] for s in report["sources"]})
+    licenses = sorted({lic for s in report["sources"] for lic in (s.get("licenses") or [s["license"]])})
     meta: dict[str, Any] = {
         "pretty_name": "GlobMed (demo build)" if report.get("demo") else "GlobMed",
         "language": langs,

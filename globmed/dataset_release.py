@@ -78,8 +78,17 @@ def data_files(folder: Path) -> list[str]:
 
 # --- gates --------------------------------------------------------------------------------------
 
+def _not_redistributable(source: dict[str, Any]) -> str:
+    """What of a source is not redistributable: the source, or (licence per subset) some of its rows."""
+    parts = source.get("not_redistributable") or []
+    if not parts:
+        return f"source {source['name']!r} (licence {source['license']}) is not redistributable"
+    rows = "; ".join(f"{p['entries']} entries of {', '.join(p['subsets'])} (licence {p['license']})" for p in parts)
+    return f"source {source['name']!r} has rows that are not redistributable: {rows}"
+
+
 def gate_licences(report: dict[str, Any], allow: Sequence[str] = ()) -> GateResult:
-    problems = [f"source {s['name']!r} (licence {s['license']}) is not redistributable; leave it out of the "
+    problems = [f"{_not_redistributable(s)}; leave it out of the "
                 f"build or pass --allow-nonredistributable {s['name']} if you hold the rights"
                 for s in report["sources"] if not s.get("redistributable") and s["name"] not in allow]
     return GateResult("licences", problems)

@@ -10,7 +10,7 @@ import pytest
 
 from globmed.errors import GlobmedError
 from globmed.schema import Entry, validate_entry
-from globmed.sources import Reject, get_source
+from globmed.sources import Reject, get_source, licences
 from globmed.sources.cmexam import parse_options
 from globmed.sources.igakuqa import fill_template
 
@@ -43,7 +43,8 @@ def test_every_entry_is_valid_and_carries_its_source_metadata(name):
     src = get_source(name)
     for e in entries.values():
         assert validate_entry(e) == [], (e.id, validate_entry(e))
-        assert e.source == name and e.license == src.info.license and e.lang in src.languages
+        subset_licences = {s.license for s in licences.subset_licences(name).values()}
+        assert e.source == name and e.license in {src.info.license, *subset_licences} and e.lang in src.languages
         assert e.task in src.tasks and e.upstream_file and e.upstream_row
     for r in rejects:
         assert r.source == name and r.file and r.reason and r.step == "read"
@@ -153,7 +154,7 @@ def test_cmexam_splits_the_options_cell_and_multi_letter_answers():
     got = reasons(rejects)
     assert got[("train.csv", "4")] == "empty Answer (no official answer)"
     assert got[("val.csv", "3")].startswith("Options is not 'A text' lines")
-    assert got[("test.csv", "2")] == "Answer 'F' is not letters among A, B, C, D, E"
+    assert got[("test_with_annotations.csv", "2")] == "Answer 'F' is not letters among A, B, C, D, E"
     assert parse_options("A 肝\nB 胰腺\n（续）\nC 脾") == ["肝", "胰腺 （续）", "脾"]
     assert parse_options("B 肝\nA 胰腺") is None
 
@@ -241,7 +242,11 @@ def test_without_a_path_offline_the_error_names_the_path_to_pass(name, tmp_path,
 def test_licences_mark_non_commercial_and_unlicensed_sources_not_redistributable():
     redistributable = {n: get_source(n).info.redistributable for n in PART_B}
     assert redistributable == {"liveqa": False, "medexpqa": True, "expertqa": True, "igakuqa": False, "cmexam": False,
-                               "kormedmcqa": False, "frenchmedmcqa": True, "rumedbench": False, "afrimedqa": False}
+                               "kormedmcqa": False, "frenchmedmcqa": True, "rumedbench": True, "afrimedqa": False}
+    # RuMedBench: the repository is Apache-2.0, but its RuMedNLI subset (from MedNLI) is not redistributable
+    assert get_source("rumedbench").info.license == "apache-2.0"
+    assert {n: (s.license, s.redistributable) for n, s in licences.subset_licences("rumedbench").items()} == {
+        "RuMedNLI": ("other", False)}
     assert get_source("kormedmcqa").info.license == "cc-by-nc-2.0"
     assert get_source("afrimedqa").info.license == "cc-by-nc-sa-4.0"
 

@@ -19,6 +19,12 @@ stored pages show, nothing more):
   MedMCQA's ``opa..opd``/``cop``, PubMedQA's ``QUESTION``/``CONTEXTS``/``final_decision``...). A file
   may be a JSON array or JSON Lines. A repo whose source has no row mapping here (LiveQA,
   MedExpQA, ExpertQA: part B adapters) has its files rejected with that reason.
+- Because that layout is unverified, a file whose first :data:`PROBE_ROWS` rows all fail the
+  original's mapping stops the read with a :class:`GlobmedError` that names the fields seen (never
+  a build of rejects only); ``globmed sources inspect globmed_hub=PATH`` shows, on the first real
+  file, the fields found, the entries the first rows map to and the fields not used. A file that
+  cannot be placed (outside a ``<lang>/`` folder, not ``.json``/``.jsonl``/``.parquet``, or naming
+  no split) is a file-level reject.
 
 Ids and splits: ``source_id`` is ``<source>/<the original adapter's id>`` and ``origin_id`` is the
 original's ``<source>/<id>``: for sources whose rows carry their own id (MedMCQA ``id``, PubMedQA
@@ -44,11 +50,14 @@ from typing import Any
 from globmed.errors import GlobmedError
 from globmed.languages import language_codes
 from globmed.schema import Entry, Translation, make_origin_id
-from globmed.sources._files import iter_json_records, split_from_name, text
+from globmed.sources._files import iter_rows, split_from_name, text
 from globmed.sources._rows import RowError, RowMappedSource
-from globmed.sources.base import Reject, Source, _metadata, get_source, iter_jsonl, register
+from globmed.sources.base import Reject, Source, _metadata, get_source, register
 
 HUB_OWNER = "ruiyang-medinfo"
+DATA_SUFFIXES = {".json", ".jsonl", ".parquet"}
+PROBE_ROWS = 10
+"""A file whose first this-many rows all fail the mapping has an unknown layout: an error, not rejects."""
 DEFAULT_SYSTEM = "globmed-hub"
 
 
@@ -76,6 +85,8 @@ class GlobMedHubSource(Source):
                 yield from self._read_repo(folder, repo, langs)
             return
         root = self.resolve_path(path)
+        if not root.is_dir():
+            raise GlobmedError(f"source {self.name!r}: {root} is not a folder ({self.expected_files})")
         if root.name in repos:
             yield from self._read_repo(root, root.name, langs)
             return
@@ -93,6 +104,8 @@ class GlobMedHubSource(Source):
             original = get_source(config["source"])
         except GlobmedError:
             original = None
+        for file in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in DATA_SUFFIXES):
+            yield self.reject(file, None, f"not in a <lang>/ folder of {repo} ({self.expected_files})")
         for lang_dir in sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".")):
             lang = lang_dir.name
             if lang not in known:
@@ -100,31 +113,63 @@ class GlobMedHubSource(Source):
                 continue
             if langs is not None and lang not in langs:
                 continue
-            for file in sorted(p for p in lang_dir.iterdir() if p.suffix in {".json", ".jsonl"}):
-                if not isinstance(original, RowMappedSource):
+            for file in sorted(p for p in lang_dir.rglob("*") if p.is_file() and not p.name.startswith(".")):
+                if file.suffix.lower() not in DATA_SUFFIXES or file.parent != lang_dir:
+                    yield self.reject(file, None, f"not a <lang>/<split>.json, .jsonl or .parquet file of {repo}",
+                                      lang=lang)
+                elif not isinstance(original, RowMappedSource):
                     yield self.reject(file, None, f"no row mapping for source {config['source']!r} of {repo} "
                                                   "(its adapter is missing or reads whole files)", lang=lang)
-                    continue
-                yield from self._read_file(file, lang, original, config)
+                elif split_from_name(file.name) is None:
+                    yield self.reject(file, None, "the file name names no split (train, validation, test)", lang=lang)
+                else:
+                    yield from self._read_file(file, lang, original, config, repo)
 
     def _read_file(self, file: Path, lang: str, original: RowMappedSource,
-                   config: dict[str, str]) -> Iterator[Entry | Reject]:
+                   config: dict[str, str], repo: str) -> Iterator[Entry | Reject]:
+        """The rows of one file. Until one row fits ``original``'s mapping the items are held back;
+        when the first :data:`PROBE_ROWS` rows (or all, if fewer) fit none, the layout is not the one
+        this adapter assumes: a :class:`GlobmedError` naming the fields seen, not a file of rejects."""
         split = split_from_name(file.name)
-        for rowno, row in iter_json_records(file) if file.suffix == ".json" else iter_jsonl(file):
-            if isinstance(row, Exception):
-                yield self.reject(file, rowno, str(row), lang=lang)
+        held: list[Entry | Reject | None] = []
+        fields: dict[str, None] = {}
+        fitted = False
+        for n, (rowno, row) in enumerate(iter_rows(file), 1):
+            item, fits = self._map(row, file, rowno, lang, split, original, config)
+            if fitted:
+                if item is not None:
+                    yield item
                 continue
-            if not isinstance(row, dict):
-                yield self.reject(file, rowno, f"expected a JSON object, got {type(row).__name__}", lang=lang)
-                continue
-            try:
-                fields = original.row_fields(row, lang=lang, split=split, fallback_id=rowno if isinstance(rowno, str) else f"hub/{split}/{rowno}")
-            except RowError as exc:
-                yield self.reject(file, rowno, str(exc), lang=lang)
-                continue
-            if fields is None:
-                continue
-            yield self._entry(fields, row, file, rowno, lang, split, original, config)
+            held.append(item)
+            fields.update(dict.fromkeys(row) if isinstance(row, dict) else {})
+            if fits:
+                fitted = True
+                yield from (i for i in held if i is not None)
+            elif n >= PROBE_ROWS:
+                break
+        if not fitted and held:
+            first = next(i for i in held if isinstance(i, Reject))
+            raise GlobmedError(
+                f"{file}: the rows do not fit the {original.name} row mapping this adapter applies to {repo} "
+                f"(none of the first {len(held)} rows maps; row {first.row}: {first.reason}); fields seen: "
+                f"{', '.join(fields) or '(no JSON objects)'}. See `globmed sources inspect globmed_hub={file.parent.parent}` "
+                "and fix the mapping (globmed_hub.repos in sources.yaml) before building")
+
+    def _map(self, row: Any, file: Path, rowno: int | str, lang: str, split: str | None, original: RowMappedSource,
+             config: dict[str, str]) -> tuple[Entry | Reject | None, bool]:
+        """``(item, fits)``: the entry (``None`` for a row not part of the source), or a reject."""
+        if isinstance(row, Exception):
+            return self.reject(file, rowno, str(row), lang=lang), False
+        if not isinstance(row, dict):
+            return self.reject(file, rowno, f"expected a JSON object, got {type(row).__name__}", lang=lang), False
+        try:
+            fields = original.row_fields(row, lang=lang, split=split,
+                                         fallback_id=rowno if isinstance(rowno, str) else f"hub/{split}/{rowno}")
+        except RowError as exc:
+            return self.reject(file, rowno, str(exc), lang=lang), False
+        if fields is None:
+            return None, True
+        return self._entry(fields, row, file, rowno, lang, split, original, config), True
 
     def _entry(self, fields: dict[str, Any], row: dict[str, Any], file: Path, rowno: int, lang: str,
                split: str | None, original: RowMappedSource, config: dict[str, str]) -> Entry:

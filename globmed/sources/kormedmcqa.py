@@ -6,7 +6,12 @@ Format checked against the Hub dataset card and file tree of sean0042/KorMedMCQA
 ``subject``, ``year``, ``period``, ``q_number``, ``question``, ``A``..``E``, ``answer``,
 ``cot``, where "``answer``: Answer (1 to 5). 1 denotes answer A, and 5 denotes answer E").
 The same columns are accepted from CSV files laid out the same way. The repository root also
-keeps an older upload in ``data/``; it is read only when no ``<subset>/`` folder exists.
+keeps an older upload in ``data/``, whose files name subset and split together
+(``data/doctor-train.csv``, ``<subset>-<split>`` or ``<subset>_<split>``); it is read only when no
+``<subset>/`` folder exists (the same items: logged as not read).
+
+Every ``.parquet`` / ``.csv`` found is placed: read, left out (``fewshot``, the older copy:
+logged), or rejected at file level when its name names no split.
 
 Mapping (deliberate):
 
@@ -14,8 +19,8 @@ Mapping (deliberate):
   an empty column before a filled one is a reject).
 - ``answer`` is **1-based**: 1 -> A ... 5 -> E. ``0``, values beyond the options, or
   non-integers are rejected (a 0-based file would be caught here, not silently shifted).
-- The subset is the folder name (``doctor``/``nurse``/``pharm``/``dentist``; else the
-  ``subject`` column). Splits: ``train`` / ``dev`` -> ``validation`` / ``test``. The
+- The subset is the folder name (``doctor``/``nurse``/``pharm``/``dentist``), else the subset
+  the file name names (``doctor-train.csv``), else the ``subject`` column. Splits: ``train`` / ``dev`` -> ``validation`` / ``test``. The
   ``fewshot`` split is five rows copied from ``dev`` per exam and is **not read** (it would
   duplicate items); its ``cot`` column is therefore not used, and ``explanation`` stays empty
   unless a row carries a non-empty ``cot``.
@@ -27,12 +32,14 @@ Licence: CC BY-NC 2.0 (dataset card): non-commercial, marked not redistributable
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
 from globmed.errors import GlobmedError
 from globmed.schema import LETTERS, Entry
+from globmed.sources._placing import left_out
 from globmed.sources.base import Reject, Source, iter_csv, register
 from globmed.sources.fetch import hub_snapshot
 
@@ -43,12 +50,22 @@ SKIPPED_SPLITS = ("fewshot",)
 OPTION_COLUMNS = ("A", "B", "C", "D", "E")
 
 
+SPLIT_TOKEN = re.compile(r"[A-Za-z]+")
+
+
 def _split_of(file: Path) -> str | None:
-    stem = file.stem.lower()
-    for name in (*SPLITS, *SKIPPED_SPLITS):
-        if stem == name or stem.startswith(name + "-") or stem.startswith(name + "_") or stem.endswith("_" + name):
-            return name
-    return None
+    """The split a file name names: ``train-00000-of-00001.parquet``, ``test.csv``,
+    ``doctor-train.csv``, ``doctor_dev.parquet``; ``None`` when it names none (or two)."""
+    found = {t.lower() for t in SPLIT_TOKEN.findall(file.stem)} & {*SPLITS, *SKIPPED_SPLITS}
+    return found.pop() if len(found) == 1 else None
+
+
+def _subset_of(file: Path) -> str | None:
+    """The exam: the folder name (``doctor/train-*.parquet``), else a name token (``data/doctor-train.csv``)."""
+    if file.parent.name in SUBSETS:
+        return file.parent.name
+    found = {t.lower() for t in SPLIT_TOKEN.findall(file.stem)} & set(SUBSETS)
+    return found.pop() if len(found) == 1 else None
 
 
 def _rows(file: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -87,30 +104,52 @@ class KorMedMCQASource(Source):
     name = "kormedmcqa"
     tasks = ("mcq",)
     languages = ("ko",)
+    mapped_fields = ("question", *OPTION_COLUMNS, "answer", "cot", "subject", "year", "period", "q_number")
+    """Raw fields the mapping reads (``globmed sources inspect`` lists the others as not used)."""
     expected_files = "the sean0042/KorMedMCQA folder (<subset>/<split>-*.parquet or .csv), or one such file"
 
     def default_path(self) -> Path:
         return hub_snapshot(self.name, REPO, allow_patterns=[f"{s}/*" for s in SUBSETS])
 
-    def files(self, root: Path) -> list[Path]:
+    def plan(self, root: Path) -> tuple[list[tuple[Path, str, str | None]], list[tuple[Path, str]]]:
+        """``([(file, split, subset), ...] to read, [(file, reason), ...] that cannot be placed)``."""
         if root.is_file():
-            return [root]
-        found = sorted(p for p in (*root.rglob("*.parquet"), *root.rglob("*.csv")) if _split_of(p))
-        in_subsets = [p for p in found if p.parent.name in SUBSETS]
+            split = _split_of(root)
+            if split is None:
+                return [], [(root, "the file name names no split (train, dev, test)")]
+            if split in SKIPPED_SPLITS:
+                return [], [(root, f"the {split} split is not read (rows copied from dev)")]
+            return [(root, split, _subset_of(root))], []
+        found, unplaced = [], []
+        for file in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in {".parquet", ".csv"}):
+            split = _split_of(file)
+            if split is None:
+                unplaced.append((file, "the file name names no split (train, dev, test)"))
+            elif split in SKIPPED_SPLITS:
+                left_out(self.name, file, "the fewshot split is rows copied from dev")
+            else:
+                found.append((file, split, _subset_of(file)))
+        in_subsets = [f for f in found if f[0].parent.name in SUBSETS]
         # the repository root also keeps an older copy in data/ (the first 2024 upload): read it only
         # when there are no <subset>/ folders, so no item is read twice
-        return in_subsets or found
+        if in_subsets:
+            for file, _, _ in found:
+                if file.parent.name not in SUBSETS:
+                    left_out(self.name, file, "an older copy of the <subset>/ folders' items")
+            return in_subsets, unplaced
+        return found, unplaced
+
+    def files(self, root: Path) -> list[Path]:
+        return [file for file, _, _ in self.plan(root)[0]]
 
     def read(self, path: Path | None = None, langs: Collection[str] | None = None) -> Iterator[Entry | Reject]:
         root = self.resolve_path(path)
-        files = self.files(root)
-        if not files:
-            yield self.reject(root, None, "no <split>-*.parquet / <split>.csv file found")
-        for file in files:
-            split = _split_of(file)
-            if split in SKIPPED_SPLITS:
-                continue
-            subset = file.parent.name if file.parent.name in SUBSETS else None
+        files, unplaced = self.plan(root)
+        for file, reason in unplaced:
+            yield self.reject(file, None, reason, lang="ko")
+        if not files and not unplaced:
+            yield self.reject(root, None, "no <split>-*.parquet / <split>.csv file found", lang="ko")
+        for file, split, subset in files:
             try:
                 for rowno, row in _rows(file):
                     yield self._entry(row, file, rowno, SPLITS[split], subset)

@@ -33,8 +33,14 @@ Mapping (deliberate):
   RuMedBench tasks (Top3, SymptomRec, NER) are not QA and are not read. Ids are
   ``<task>/<pairID|idx>``.
 
-Licence: none stated in the repository (RuMedNLI derives from MedNLI, which PhysioNet
-distributes under a credentialed-access agreement); marked not redistributable.
+Licence per subset (``sources.yaml``, :mod:`globmed.sources.licences`): the repository's LICENSE
+is Apache-2.0, so RuMedDaNet and RuMedTest rows carry ``apache-2.0`` and are redistributable;
+RuMedNLI derives from MedNLI (PhysioNet, credentialed access), so its rows carry ``other`` and
+are not.
+
+Every ``.jsonl`` under the folder is placed: read, left out because its task is not QA
+(RuMedTop3, RuMedSymptomRec, RuMedNER: logged) or because PhysioNet files replace it (logged),
+or rejected at file level (unknown task folder, or a name that is not ``<split>_v<n>.jsonl``).
 """
 
 from __future__ import annotations
@@ -45,11 +51,15 @@ from pathlib import Path
 from typing import Any
 
 from globmed.schema import LETTERS, TASK_LABELS, Entry
+from globmed.sources._placing import left_out
 from globmed.sources.base import Reject, Source, iter_jsonl, register
 from globmed.sources.fetch import github_archive
+from globmed.sources.licences import subset_licence
 
 REPO = "sb-ai-lab/MedBench"
 TASKS = {"rumeddanet": "yes_no_maybe", "rumednli": "nli", "rumedtest": "mcq"}
+NOT_QA = ("rumedtop3", "rumedsymptomrec", "rumedner")
+"""RuMedBench task folders that are not question answering: known, not read."""
 YES_NO = {"да": "yes", "нет": "no"}
 FILE_RE = re.compile(r"^(?P<split>train|dev|test|private_test)(_v\d+)?\.jsonl$")
 PHYSIONET_RE = re.compile(r"^ru_mli_(?P<split>train|dev|test)_v\d+\.jsonl$")
@@ -65,26 +75,45 @@ class RuMedBenchSource(Source):
     name = "rumedbench"
     tasks = ("yes_no_maybe", "nli", "mcq")
     languages = ("ru",)
+    mapped_fields = ("pairID", "idx", "context", "question", "answer", "ru_sentence1", "ru_sentence2", "gold_label",
+                     "1", "2", "3", "4", "5", "6")
+    """Raw fields the mapping reads (``globmed sources inspect`` lists the others as not used)."""
     expected_files = "RuMedBench's data/ folder (RuMedDaNet/, RuMedNLI/, RuMedTest/ with <split>_v1.jsonl)"
 
     def default_path(self) -> Path:
         return github_archive(self.name, REPO)
 
-    def files(self, root: Path) -> list[tuple[Path, str]]:
+    def plan(self, root: Path) -> tuple[list[tuple[Path, str]], list[tuple[Path, str]]]:
+        """``([(file, task), ...] to read, [(file, reason), ...] that cannot be placed)``."""
         candidates = [root] if root.is_file() else sorted(root.rglob("*.jsonl"))
         physionet = [(p, "rumednli") for p in candidates if PHYSIONET_RE.match(p.name)]
-        out = []
+        out, unplaced = [], []
         for p in candidates:
             task = p.parent.name.lower()
-            if task in TASKS and FILE_RE.match(p.name) and not (physionet and task == "rumednli"):
+            if PHYSIONET_RE.match(p.name):
+                continue
+            if task in NOT_QA:
+                left_out(self.name, p, f"{p.parent.name} is not a QA task")
+            elif task not in TASKS:
+                unplaced.append((p, f"not in a RuMedDaNet/, RuMedNLI/ or RuMedTest/ folder (found {p.parent.name}/)"))
+            elif not FILE_RE.match(p.name):
+                unplaced.append((p, "the name is not <split>_v<n>.jsonl (train, dev, test, private_test)"))
+            elif physionet and task == "rumednli":
+                left_out(self.name, p, "the PhysioNet ru_mli_*.jsonl files are read instead")
+            else:
                 out.append((p, task))
-        return out + physionet
+        return out + physionet, unplaced
+
+    def files(self, root: Path) -> list[tuple[Path, str]]:
+        return self.plan(root)[0]
 
     def read(self, path: Path | None = None, langs: Collection[str] | None = None) -> Iterator[Entry | Reject]:
         root = self.resolve_path(path)
-        files = self.files(root)
-        if not files:
-            yield self.reject(root, None, "no RuMedDaNet/RuMedNLI/RuMedTest <split>_v1.jsonl file found")
+        files, unplaced = self.plan(root)
+        for file, reason in unplaced:
+            yield self.reject(file, None, reason, lang="ru")
+        if not files and not unplaced:
+            yield self.reject(root, None, "no RuMedDaNet/RuMedNLI/RuMedTest <split>_v1.jsonl file found", lang="ru")
         for file, task in files:
             split = SPLITS[(FILE_RE.match(file.name) or PHYSIONET_RE.match(file.name))["split"]]
             for rowno, row in iter_jsonl(file):
@@ -96,7 +125,8 @@ class RuMedBenchSource(Source):
                     yield getattr(self, f"_{task}")(row, file, rowno, split)
 
     def _common(self, task_dir: str, rid: str, file: Path, rowno: int, split: str) -> dict[str, Any]:
-        return dict(source=self.name, lang="ru", source_id=f"{task_dir}/{rid}", license=self.license,
+        return dict(source=self.name, lang="ru", source_id=f"{task_dir}/{rid}",
+                    license=subset_licence(self.name, task_dir),
                     upstream_split=split, upstream_file=str(file), upstream_row=rowno)
 
     def _rumeddanet(self, row: dict, file: Path, rowno: int, split: str) -> Entry | Reject:
