@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from tqdm.auto import tqdm
 
@@ -143,7 +144,11 @@ def resolve_judge(value: str, api_key_env: str | None = None) -> ModelSpec:
         api = sorted(n for n, e in models.items() if e.get("backend") == "openai")
         raise GlobmedError(f"--judge {value!r}: not an openai model of globmed/bench/models.yaml ({', '.join(api)}) "
                            "nor MODEL@BASE_URL (e.g. gpt-4o@https://api.openai.com/v1)")
-    return ModelSpec(name=model, backend="openai", model=model,
+    # named by model AND server: two judges of one model name at different URLs are different judges
+    # (their verdicts are keyed and tabled apart); user:password in the URL never enters the name
+    parts = urlsplit(url)
+    where = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl().rstrip("/")
+    return ModelSpec(name=f"{model}@{where}", backend="openai", model=model,
                      settings={"base_url": url, "api_key_env": api_key_env or "OPENAI_API_KEY"})
 
 
