@@ -148,10 +148,28 @@ class TransformersBackend(Backend):
         self.token_budget = token_budget or (CPU_TOKEN_BUDGET if self.device == "cpu" else 8192)
         self.max_batch = max_batch
         self.name = f"transformers:{model}"
+        self._lead: list[int] | None = None
 
     # -- helpers -------------------------------------------------------------------------
     def encode(self, text: str) -> list[int]:
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        """Token ids of ``text`` as the tokenizer itself would begin them: its leading special tokens
+        (Llama-style tokenizers add a BOS; Qwen's add none) unless the text already starts with them
+        (a rendered chat template carries its own BOS: never doubled), and never a trailing EOS.
+        This is lm-evaluation-harness's documented default (``add_bos_token=None``: the tokenizer's
+        own behaviour, no duplicate BOS), so plain prompts match ``tokenizer(prompt)`` for base models."""
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        lead = self.leading_special
+        return ids if not lead or ids[: len(lead)] == lead else [*lead, *ids]
+
+    @property
+    def leading_special(self) -> list[int]:
+        """The special tokens the tokenizer puts before a text (``[bos]`` or ``[]``)."""
+        if self._lead is None:
+            bare = self.tokenizer("a", add_special_tokens=False)["input_ids"]
+            full = self.tokenizer("a")["input_ids"]
+            at = next((i for i in range(len(full) - len(bare) + 1) if full[i: i + len(bare)] == bare), 0)
+            self._lead = list(full[:at])
+        return self._lead
 
     def _batches(self, seqs: Sequence[Sequence[int]], max_padding: float | None = None) -> list[list[int]]:
         """Indices of ``seqs`` grouped into length-sorted batches under the token budget (padded
