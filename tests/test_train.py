@@ -311,6 +311,12 @@ def test_mixture_from_a_build_has_chats_and_the_validation_split(demo_build):
     assert mix.eval is not None and len(mix.eval) == n_val
     roles = [m["role"] for m in mix.train[0]["messages"]]
     assert roles == ["system", "user", "assistant"]
+    # a cap on the rows: the counts (and the summary) are of the rows that train
+    capped = build_mixture(str(demo_build), "all", GlobmedDataArguments(languages=["sw", "en"], low_resource_upsample=2.0,
+                                                                        max_train_samples=7))
+    assert len(capped.train) == 7 and sum(capped.counts.values()) == 7
+    assert capped.summary().startswith("training mixture: 7 rows")
+    assert set(capped.counts) <= set(mix.counts)
 
 
 def test_packing_only_with_a_varlen_attention_kernel_and_unknown_vocab_fails():
