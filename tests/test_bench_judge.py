@@ -175,7 +175,7 @@ def test_judged_verdicts_are_stored_resumed_and_reported(api, tmp_path, open_qa_
     en_rouge = [best_of(rouge_l, REPLIES[q], refs[q]) for q, _ in OPEN_QA["en"]]
     assert rows["en"]["rougeL"] == f"{sum(en_rouge) / 3:.3f}" and float(rows["en"]["chrf"]) > 0
     md = (out / "leaderboard.md").read_text()
-    assert "## Open QA: model x language" in md and "| m | generative | en | 3 |" in md
+    assert "## Open QA: model x language" in md and "| m | generative | 0 | en | 3 |" in md
     with open(out / "leaderboard_languages.csv") as fh:
         assert [r["mode"] for r in csv.DictReader(fh)] == ["generative"]  # verdicts are no mode of their own
     from globmed.model_release import load_bench_summary
