@@ -92,3 +92,23 @@ def test_final_answer_text_of_open_questions():
     assert final_answer_text("答案：多喝水", "zh") == "多喝水"
     assert final_answer_text("the answer is rest", "en") is None
     assert final_answer_text("Jibu:  ", "sw") is None
+
+
+def test_echoed_options_and_sentences_after_the_answer_phrase_are_unparsed():
+    # the option list repeated back, in any mode
+    assert extract_answer("A. alpha\nB. beta", "en", MCQ).rule == "unparsed"
+    assert extract_answer("A. alpha\nB. beta\nC. gamma\nD. delta", "en", MCQ, cot=True).letters is None
+    assert extract_answer("(A) alpha\n(C) gamma", "en", MCQ).letters is None
+    # one option line is still an answer
+    assert extract_answer("A. alpha", "en", MCQ).letters == ["A"]
+    # a sentence that opens with the article "A" after the answer phrase
+    assert extract_answer("Answer: A patient with fever should rest.", "en", MCQ).letters is None
+    assert extract_answer("Answer: A\nA patient with fever should rest.", "en", MCQ).letters == ["A"]
+    assert extract_answer("Answer: A. Alpha is right", "en", MCQ).letters == ["A"]
+    assert extract_answer("Answer: A and C", "en", MCQ).letters == ["A", "C"]
+    assert extract_answer("Answer: B (beta)", "en", MCQ).letters == ["B"]
+    # scripts without case: text after the letter is not a run-on sentence
+    assert extract_answer("答案：B 因为胰腺", "zh", ["肝", "胰腺"]).letters == ["B"]
+    # a letter that is no English word may run on: "Answer: B is right" is B
+    assert extract_answer("Answer: B is right", "en", MCQ).letters == ["B"]
+    assert extract_answer("Resposta: A paciente tem febre", "pt", MCQ).letters is None

@@ -12,7 +12,7 @@ from chat_server import FakeAPI
 from conftest import run_cli
 
 from globmed.bench.data import load_items
-from globmed.bench.judge import Judge, judge_messages, parse_verdict, resolve_judge
+from globmed.bench.judge import Judge, judge_key, judge_messages, parse_verdict, resolve_judge
 from globmed.bench.metrics.functions import best_of, rouge_l
 from globmed.bench.registry import ModelSpec, adhoc_spec
 from globmed.bench.report import write_reports
@@ -94,8 +94,13 @@ def test_judge_spec_from_the_registry_or_model_at_url():
     assert (spec.name, spec.model, spec.settings["api_key_env"]) == ("gpt-4o", "gpt-4o", "OPENAI_API_KEY")
     assert resolve_judge("gpt-4o", "MY_KEY").settings["api_key_env"] == "MY_KEY"
     spec = resolve_judge("openai:Qwen/Qwen3-8B@http://127.0.0.1:8000/v1", "VLLM_KEY")
-    assert (spec.name, spec.backend, spec.settings) == (
-        "Qwen/Qwen3-8B", "openai", {"base_url": "http://127.0.0.1:8000/v1", "api_key_env": "VLLM_KEY"})
+    assert (spec.name, spec.model, spec.backend, spec.settings) == (
+        "Qwen/Qwen3-8B@http://127.0.0.1:8000/v1", "Qwen/Qwen3-8B", "openai",
+        {"base_url": "http://127.0.0.1:8000/v1", "api_key_env": "VLLM_KEY"})
+    # one model name at two servers: two judges, keyed apart; credentials in the URL stay out of the name
+    other = resolve_judge("Qwen/Qwen3-8B@http://user:secret@10.0.0.2:8000/v1/")
+    assert other.name == "Qwen/Qwen3-8B@http://10.0.0.2:8000/v1" and "secret" not in other.name
+    assert judge_key("generative", spec.name, 0, "x") != judge_key("generative", other.name, 0, "x")
     assert resolve_judge("m@https://h/v1").settings["api_key_env"] == "OPENAI_API_KEY"
     with pytest.raises(GlobmedError, match="is a vllm model.*MODEL@http"):
         resolve_judge("qwen3-8b")
@@ -170,7 +175,7 @@ def test_judged_verdicts_are_stored_resumed_and_reported(api, tmp_path, open_qa_
     en_rouge = [best_of(rouge_l, REPLIES[q], refs[q]) for q, _ in OPEN_QA["en"]]
     assert rows["en"]["rougeL"] == f"{sum(en_rouge) / 3:.3f}" and float(rows["en"]["chrf"]) > 0
     md = (out / "leaderboard.md").read_text()
-    assert "## Open QA: model x language" in md and "| m | generative | en | 3 |" in md
+    assert "## Open QA: model x language" in md and "| m | generative | 0 | en | 3 |" in md
     with open(out / "leaderboard_languages.csv") as fh:
         assert [r["mode"] for r in csv.DictReader(fh)] == ["generative"]  # verdicts are no mode of their own
     from globmed.model_release import load_bench_summary
@@ -188,7 +193,7 @@ def test_bench_cli_with_judge_and_cot(api, tmp_path, tiny_qwen3_dir, open_qa_bui
             "--judge-max-tokens", "50", "--out", str(out), "--no-progress"]
     proc = run_cli(*args, env=env)
     assert "tiny: 12 records written" in proc.stdout
-    assert "tiny: judge judge-model: 12 verdicts written (0 unparsable), 0 already judged, 0 failed" in proc.stdout
+    assert f"tiny: judge judge-model@{api.url.rstrip('/')}: 12 verdicts written (0 unparsable), 0 already judged, 0 failed" in proc.stdout
     assert {h.get("Authorization") for _, h, _ in api.requests} == {"Bearer sk-judge-123"}
     assert {b["max_tokens"] for _, _, b in api.requests} == {50}
     asked = len(api.requests)  # 12, or fewer when two answers are the same text (the API cache)
@@ -198,7 +203,7 @@ def test_bench_cli_with_judge_and_cot(api, tmp_path, tiny_qwen3_dir, open_qa_bui
     with open(out / "leaderboard_open_qa.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert {(r["mode"], r["lang"]) for r in rows} == {(m, c) for m in ("generative", "generative_cot") for c in ("en", "sw")}
-    assert all(r["judge_model"] == "judge-model" and r["judged"] == "3" for r in rows)
+    assert all(r["judge_model"] == f"judge-model@{api.url.rstrip('/')}" and r["judged"] == "3" for r in rows)
     again = run_cli(*args, env=env)
     assert "tiny: 0 records written, 12 items already done" in again.stdout
     assert "0 verdicts written (0 unparsable), 12 already judged, 0 failed" in again.stdout

@@ -50,13 +50,54 @@ def test_language_table_tiers_gap_and_cis(results):
     assert row["yo_ci"] == (0.0, 0.0)
 
 
+def _paired(model, scores, shots=0, langs=("en", "sw")):
+    """One record per (language, origin): ``scores[lang][i]`` for origin ``src/i``."""
+    return [{**_rec(model, lang, "mcq", bool(c), i), "id": f"src/{lang}/{i}", "origin_id": f"src/{i}",
+             "key": f"letter|k{shots}|src/{lang}/{i}", "shots": shots}
+            for lang in langs for i, c in enumerate(scores[lang])]
+
+
+def test_shots_are_part_of_the_row_identity():
+    zero = _paired("m", {"en": [1, 1, 1, 0], "sw": [1, 1, 0, 0]}, shots=0)
+    one = _paired("m", {"en": [0, 0, 0, 0], "sw": [1, 0, 0, 0]}, shots=1)
+    _, rows = language_table(zero + one)
+    assert [(r["shots"], r["en"], r["sw"]) for r in rows] == [(0, 0.75, 0.5), (1, 0.0, 0.25)]
+    from globmed.bench.report import task_table
+
+    assert [(r["shots"], r["n"], r["accuracy"]) for r in task_table(zero + one)] == [(0, 8, 0.625), (1, 8, 0.125)]
+
+
+def test_tier_gap_ci_resamples_origins_jointly():
+    # every origin scores the same in en and sw: the gap is 0 in every bootstrap round
+    same = {"en": [1, 0, 1, 1, 0, 1, 0, 0, 1, 1], "sw": [1, 0, 1, 1, 0, 1, 0, 0, 1, 1]}
+    _, rows = language_table(_paired("m", same))
+    assert rows[0]["gap"] == 0.0 and rows[0]["gap_ci"] == (0.0, 0.0)
+    assert rows[0]["en_ci"] == rows[0]["sw_ci"] and rows[0]["en_ci"][1] - rows[0]["en_ci"][0] > 0.3
+    # sw is right only where en is right too: every origin's en - sw is 0 or 1, so every round of a paired
+    # bootstrap has a gap >= 0 (resampling each language alone gives a lower bound near -0.2 here)
+    nested = {"en": [1] * 5 + [0] * 5, "sw": [1] * 3 + [0] * 7}
+    _, rows = language_table(_paired("m", nested))
+    lo, hi = rows[0]["gap_ci"]
+    assert rows[0]["gap"] == pytest.approx(0.2) and 0.0 <= lo < 0.2 < hi <= 0.5
+
+
+def test_adding_a_model_moves_no_other_models_cis():
+    first = _paired("m1", {"en": [1, 0, 1, 1, 0, 1], "sw": [0, 0, 1, 0, 1, 0]})
+    second = _paired("m2", {"en": [1, 1, 1, 1, 0, 0], "sw": [1, 0, 0, 0, 0, 0]})
+    _, alone = language_table(first)
+    _, both = language_table(second + first)
+    m1 = next(r for r in both if r["model"] == "m1")
+    assert all(m1[k] == alone[0][k] for k in ("en_ci", "sw_ci", "high_avg_ci", "low_avg_ci", "gap_ci"))
+
+
 def test_report_command_writes_csv_markdown_and_pngs(results, tmp_path):
     out = tmp_path / "report"
     proc = run_cli("bench", "report", str(results.parent), "--out", str(out))
-    assert "| m1 | letter | 0.750" in proc.stdout
+    assert "| m1 | letter | 0 | 0.750 (" in proc.stdout and "; n=4) |" in proc.stdout
     with open(out / "leaderboard_languages.csv") as fh:
         row = next(csv.DictReader(fh))
     assert (row["en"], row["low_avg"], row["gap"]) == ("0.750", "0.125", "0.500")
+    assert (row["shots"], row["en_n"], row["zh_n"], row["low_avg_n"]) == ("0", "4", "2", "6")
     with open(out / "leaderboard_tasks.csv") as fh:
         tasks = {r["task"]: r for r in csv.DictReader(fh)}
     assert tasks["mcq"]["accuracy"] == "0.500" and tasks["yes_no_maybe"]["unparsed"] == "2"

@@ -283,7 +283,7 @@ def test_plain_and_cot_generation_are_separate_records_and_report_rows(tmp_path,
         acc = {lang: sum(r["gold"] == [letter] for r in by_mode[mode] if r["lang"] == lang) / 14
                for lang in ("en", "sw")}
         assert acc["en"] > 0
-        assert f"| scripted | {mode} | {acc['en']:.3f}" in md, (mode, acc, md)
+        assert f"| scripted | {mode} | 0 | {acc['en']:.3f}" in md, (mode, acc, md)
 
 
 def test_shots_come_from_validation_of_the_same_language(bench_build, backend):  # noqa: F811
@@ -376,7 +376,7 @@ def test_killed_run_resumes_without_rescoring(tmp_path, tiny_qwen3_dir, bench_bu
             "ResultStore.append = append\nfrom globmed.cli import main; sys.exit(main(sys.argv[1:]))")
     proc = subprocess.Popen([sys.executable, "-c", slow, *args], cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
-    deadline = time.time() + 60
+    deadline = time.time() + 300  # model loading alone can take a minute on a busy machine
     while time.time() < deadline:
         if results.exists() and len(results.read_text().splitlines()) >= 4:
             break

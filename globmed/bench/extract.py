@@ -14,7 +14,9 @@ letters and colons count):
    ``"Answer: maybe"``) is exactly one option's text or label word.
 
 Everything else is refused (``None``) and counted as unparsed, never scored as a letter:
-``"A or B"``, ``"A patient needs..."``, ``"I don't know"``, an out-of-range letter.
+``"A or B"``, ``"A patient needs..."``, ``"Answer: A patient needs..."`` (a letter that is also a
+word of the language, ``letter_words`` in prompts.yaml, running on into a lowercase word is a sentence), the option list echoed back (two or more lines that are options
+as shown: ``"A. alpha\nB. beta"``), ``"I don't know"``, an out-of-range letter.
 
 Chain-of-thought replies (``cot=True``, the ``generative_cot`` mode) are read for a FINAL answer:
 rule 1 needs the colon after the answer phrase (``"Jibu: B"``, not the ``"jibu B"`` of running
@@ -73,6 +75,23 @@ def final_answer_text(text: str, lang: str) -> str | None:
     return reply[matches[-1].end():].strip() or None
 
 
+def _opens_a_sentence(lang: str, letter: str, rest: str) -> bool:
+    """Whether a letter that is also a word of the language (``letter_words`` in prompts.yaml:
+    English "A", "I") runs on into a lowercase word: ``"A patient ..."`` is a sentence, not A."""
+    words = table(lang).get("letter_words") or ()
+    return letter in words and rest[:1] in (" ", "\t") and rest.lstrip(" \t")[:1].islower()
+
+
+def _echoes_options(reply: str, options: Sequence[str]) -> bool:
+    """Whether two or more lines of the reply are options as listed (``"A. alpha"``, ``"B. beta"``)."""
+    seen = set()
+    for line in reply.splitlines():
+        m = re.fullmatch(r"\(?([A-Z])\)?\s*[.):：]\s*(.+)", line.strip().strip("*"))
+        if m and m.group(1) in LETTERS[: len(options)] and _fold(m.group(2)) == _fold(options[LETTERS.index(m.group(1))]):
+            seen.add(m.group(1))
+    return len(seen) >= 2
+
+
 def extract_answer(text: str, lang: str, options: Sequence[str], *, cot: bool = False) -> Extraction:
     """The option letter(s) a reply gives; ``options`` are the option texts as shown (in ``lang``).
     ``cot``: the reply reasons first, so only a final answer counts (see the module docstring)."""
@@ -82,6 +101,8 @@ def extract_answer(text: str, lang: str, options: Sequence[str], *, cot: bool = 
     matches = list(answer_phrase_pattern(lang, colon=cot).finditer(reply))
     if matches:
         m = matches[-1]
+        if not m.group(2) and _opens_a_sentence(lang, m.group(1), reply[m.end():]):  # "Answer: A patient ..."
+            return Extraction(None, "unparsed")
         letters = [m.group(1).upper(), *(x.upper() for x in re.findall(r"[A-Z]", m.group(2) or ""))]
         if all(x in valid for x in letters):
             return Extraction(sorted(set(letters)), "answer_phrase")
@@ -92,6 +113,8 @@ def extract_answer(text: str, lang: str, options: Sequence[str], *, cot: bool = 
         after = final_answer_text(reply, lang)
         lines = after.splitlines() if after else [x for x in lines if x.strip()][-1:]
     line = lines[0].strip().strip("*") if lines else ""
+    if _echoes_options(reply, options):  # the option list repeated back is no answer
+        return Extraction(None, "unparsed")
     # 2. a bare letter, optionally followed by that option's text
     m = re.fullmatch(r"\(?([A-Z])\)?(?:\s*[.):：]\s*(.*))?", line)
     if m and m.group(1) in valid:

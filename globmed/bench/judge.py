@@ -38,7 +38,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from globmed.bench.backends.http import APIError, OpenAIBackend
-from globmed.bench.registry import ModelSpec, registry_data, spec_from_entry
+from globmed.bench.registry import ModelSpec, endpoint_spec, registry_data, spec_from_entry
 from globmed.bench.results import JUDGE_MODE, is_judge_record
 from globmed.errors import GlobmedError
 from globmed.languages import get_language
@@ -137,14 +137,13 @@ def resolve_judge(value: str, api_key_env: str | None = None) -> ModelSpec:
         if api_key_env:
             spec.settings["api_key_env"] = api_key_env
         return spec
-    spec_text = value.removeprefix("openai:")
-    model, sep, url = spec_text.partition("@")
-    if not sep or not model or not url.startswith(("http://", "https://")):
+    spec = endpoint_spec(value, api_key_env)
+    if spec is None:
         api = sorted(n for n, e in models.items() if e.get("backend") == "openai")
         raise GlobmedError(f"--judge {value!r}: not an openai model of globmed/bench/models.yaml ({', '.join(api)}) "
                            "nor MODEL@BASE_URL (e.g. gpt-4o@https://api.openai.com/v1)")
-    return ModelSpec(name=model, backend="openai", model=model,
-                     settings={"base_url": url, "api_key_env": api_key_env or "OPENAI_API_KEY"})
+    # named by model AND server: two judges of one model name at different URLs are different judges
+    return spec
 
 
 @dataclass

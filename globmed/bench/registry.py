@@ -7,6 +7,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -61,6 +62,53 @@ def registry_data() -> dict[str, Any]:
     return yaml.safe_load(text)
 
 
+def load_models_file(path: str | Path | None) -> dict[str, Any]:
+    """The package's registry, with the ``models:`` and ``groups:`` of a user's own registry file
+    (``--models-file``, the same format as models.yaml) added over it (a user's entry of the same
+    name wins)."""
+    base = registry_data()
+    if path is None:
+        return base
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise GlobmedError(f"--models-file {path}: cannot read it ({exc.strerror or exc})") from None
+    except yaml.YAMLError as exc:
+        raise GlobmedError(f"--models-file {path}: not YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("models", {}), dict) \
+            or not isinstance(data.get("groups", {}), dict) or not (data.get("models") or data.get("groups")):
+        raise GlobmedError(f"--models-file {path}: expected a mapping with `models:` (name -> backend, model, ...) "
+                           "and/or `groups:` (name -> list of model names), as globmed/bench/models.yaml")
+    for name, entry in (data.get("models") or {}).items():
+        if not isinstance(entry, dict):
+            raise GlobmedError(f"--models-file {path}: model {name!r} must be a mapping (backend, model, ...)")
+    return {"models": {**base["models"], **(data.get("models") or {})},
+            "groups": {**base.get("groups", {}), **(data.get("groups") or {})}}
+
+
+ENDPOINT_PREFIX = "openai:"
+
+
+def endpoint_spec(value: str, api_key_env: str | None = None, name: str | None = None,
+                  modes: list[str] | None = None) -> ModelSpec | None:
+    """``openai:MODEL@BASE_URL`` (the ``openai:`` prefix optional when the URL is http(s)): a model
+    behind an OpenAI-compatible endpoint (a ``vllm serve``, a hosted API). Named ``MODEL@BASE_URL``
+    (credentials in the URL left out) unless ``name`` is given; the key is read from the environment
+    variable ``api_key_env`` (default ``OPENAI_API_KEY``). ``None`` when ``value`` is no such spec."""
+    model, sep, url = value.removeprefix(ENDPOINT_PREFIX).partition("@")
+    if not sep or not model or not url.startswith(("http://", "https://")):
+        if value.startswith(ENDPOINT_PREFIX):
+            raise GlobmedError(f"{value!r}: expected openai:MODEL@BASE_URL, e.g. "
+                               "openai:Qwen/Qwen3-8B@http://localhost:8000/v1")
+        return None
+    parts = urlsplit(url)
+    where = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl().rstrip("/")
+    return ModelSpec(name=name or f"{model}@{where}", backend="openai", model=model,
+                     modes=modes or ["generative"],
+                     settings={"base_url": url, "api_key_env": api_key_env or "OPENAI_API_KEY"})
+
+
 def spec_from_entry(name: str, entry: dict[str, Any]) -> ModelSpec:
     entry = dict(entry)
     try:
@@ -72,9 +120,10 @@ def spec_from_entry(name: str, entry: dict[str, Any]) -> ModelSpec:
     return ModelSpec(name=name, backend=backend, model=model, modes=list(modes), settings=entry, **budgets)
 
 
-def resolve_models(names: str) -> list[ModelSpec]:
-    """Comma-separated registry names and/or group names -> specs (in order, without repeats)."""
-    data = registry_data()
+def resolve_models(names: str, models_file: str | Path | None = None) -> list[ModelSpec]:
+    """Comma-separated registry names and/or group names -> specs (in order, without repeats); the
+    registry is models.yaml plus ``models_file`` (see :func:`load_models_file`)."""
+    data = load_models_file(models_file)
     models, groups = data["models"], data.get("groups", {})
     out: list[str] = []
     for name in (n.strip() for n in names.split(",") if n.strip()):
@@ -84,6 +133,9 @@ def resolve_models(names: str) -> list[ModelSpec]:
             out.append(name)
         else:
             raise UnknownNameError("model or model group", name, [*models, *groups])
+    missing = [n for n in out if n not in models]
+    if missing:
+        raise GlobmedError(f"model group(s) name unknown model(s) {missing}")
     return [spec_from_entry(n, models[n]) for n in dict.fromkeys(out)]
 
 

@@ -31,6 +31,13 @@ def record_key(mode: str, shots: int, item_id: str) -> str:
     return f"{mode}|k{shots}|{item_id}"
 
 
+def origin_of(item_id: str) -> str:
+    """The ``origin_id`` of an entry id (``<source>/<lang>/<source_id>`` -> ``<source>/<source_id>``),
+    for records written before records carried it."""
+    parts = item_id.split("/")
+    return "/".join([parts[0], *parts[2:]]) if len(parts) >= 3 else item_id
+
+
 def is_judge_record(rec: dict[str, Any]) -> bool:
     return rec.get("mode") == JUDGE_MODE
 

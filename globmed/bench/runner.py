@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from globmed.bench.backends import Backend, make_backend
 from globmed.bench.data import load_items, load_shots
 from globmed.bench.registry import ModelSpec
-from globmed.bench.results import ResultStore, iter_records, model_slug, record_key
+from globmed.bench.results import ResultStore, iter_records, model_slug, origin_of, record_key
 from globmed.bench.scoring import GENERATIVE_MODES, RECORD_MODES, SCORERS
 
 log = logging.getLogger(__name__)
@@ -90,8 +90,10 @@ def run_model(spec: ModelSpec, opts: BenchOptions, backend: Backend | None = Non
                 part = pending[start:start + opts.chunk]
                 kwargs: dict[str, Any] = spec.budgets_for(mode) if mode in GENERATIVE_MODES else {}
                 records = SCORERS[mode](backend, part, shots, **kwargs)
+                origin = {it["id"]: it.get("origin_id") for it in part}
                 for rec in records:
-                    rec.update(key=record_key(rec["mode"], opts.shots, rec["id"]), model=spec.name, shots=opts.shots)
+                    rec.update(key=record_key(rec["mode"], opts.shots, rec["id"]), model=spec.name, shots=opts.shots,
+                               origin_id=origin.get(rec["id"]) or origin_of(rec["id"]))
                 written += store.append(records)
                 bar.update(len(part))
             bar.close()

@@ -15,9 +15,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Subcommands: `report` rebuilds reports from result files; `export-lm-eval` writes lm-evaluation-harness tasks.")
     p.add_argument("--dataset", help="build folder or Hub dataset id")
     p.add_argument("--model", action="append", default=[], help="a local model folder, .gguf file, PEFT adapter "
-                   "folder or Hub id (transformers backend); repeat for several")
-    p.add_argument("--name", help="name of the --model in results and reports (default: its folder name)")
-    p.add_argument("--models", help="comma-separated names or groups of globmed/bench/models.yaml")
+                   "folder or Hub id (transformers backend), or openai:MODEL@BASE_URL for an OpenAI-compatible "
+                   "endpoint (a `vllm serve`, a hosted API; default mode generative); repeat for several")
+    p.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the key of the "
+                   "openai:MODEL@BASE_URL models (default OPENAI_API_KEY; a server without keys needs none)")
+    p.add_argument("--name", help="name of the --model in results and reports (default: its folder name, or "
+                   "MODEL@BASE_URL)")
+    p.add_argument("--models", help="comma-separated names or groups of globmed/bench/models.yaml (and of "
+                   "--models-file)")
+    p.add_argument("--models-file", type=Path, metavar="YAML", help="your own model registry in the format of "
+                   "globmed/bench/models.yaml; its models and groups are added to the package's for --models")
     p.add_argument("--langs", help="comma-separated language codes (default: the paper profile)")
     p.add_argument("--tasks", help="comma-separated tasks (default: all)")
     p.add_argument("--modes", help="comma-separated scoring modes letter,cloze,generative,generative_cot "
@@ -73,7 +80,7 @@ def _csv(value: str | None) -> list[str] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from globmed.bench.registry import adhoc_spec, resolve_models
+    from globmed.bench.registry import adhoc_spec, endpoint_spec, resolve_models
     from globmed.bench.runner import BenchOptions, run_bench
     from globmed.errors import GlobmedError
     from globmed.languages import resolve_languages
@@ -84,10 +91,13 @@ def run(args: argparse.Namespace) -> int:
     chat = {"auto": None, "yes": True, "no": False}[args.chat]
     if args.name and len(args.model) != 1:
         raise GlobmedError("--name needs exactly one --model")
-    specs = [adhoc_spec(m, modes=modes, name=args.name, trust_remote_code=args.trust_remote_code or None,
-                        chat=chat) for m in args.model]
+    specs = [endpoint_spec(m, args.api_key_env, name=args.name, modes=modes)
+             or adhoc_spec(m, modes=modes, name=args.name, trust_remote_code=args.trust_remote_code or None,
+                           chat=chat) for m in args.model]
+    if args.models_file and not args.models:
+        raise GlobmedError("--models-file adds to the registry that --models picks from: pass --models NAMES too")
     if args.models:
-        for spec in resolve_models(args.models):
+        for spec in resolve_models(args.models, args.models_file):
             if modes:
                 spec.modes = modes
             specs.append(spec)

@@ -11,7 +11,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="fine-tune a model on GlobMed with TRL SFT + (Q)LoRA, or merge an adapter (train merge)",
         description="globmed train --config recipes/<model>/sft/<method>.yaml [--key value ...]: every key of "
         "TRL's ScriptArguments, SFTConfig and ModelConfig plus the GlobMed data section (languages, "
-        "lang_weights, task_weights, low_resource_upsample, ...). "
+        "lang_weights, task_weights, low_resource_upsample, ...); `globmed train --help` shows globmed's own "
+        "options first, `--help-all` every TRL option. "
         "globmed train merge --adapter DIR --out DIR: merge a trained adapter into its base.",
         add_help=False,
         prefix_chars="\x00",  # every argument goes to TrlParser (or the merge parser) untouched
@@ -40,9 +41,14 @@ def run(args: argparse.Namespace) -> int:
         out = merge_adapter(m.adapter, m.out, base=m.base, dtype=m.dtype)
         print(f"merged model written to {out}")
         return 0
-    from globmed.train.config import make_parser, parse_train_args
+    from globmed.train.config import short_help
 
     if not argv or argv[0] in ("-h", "--help"):
+        print(short_help())
+        return 0
+    from globmed.train.config import make_parser, parse_train_args
+
+    if argv[0] == "--help-all":
         make_parser().print_help()
         return 0
     from globmed.train.sft import train

@@ -78,6 +78,50 @@ def resolve_recipe(path: str | Path) -> Path:
     raise GlobmedError(f"recipe {str(path)!r} not found (neither as a file nor in the installed globmed.recipes)")
 
 
+COMMON_TRL_KEYS = (
+    ("model_name_or_path", "base model: Hub id, local folder, or a folder holding one .gguf file"),
+    ("dataset_name", "a GlobMed build folder or Hub dataset id"),
+    ("dataset_config", "config (language) to train on; default `all`"),
+    ("output_dir", "where the adapter (or full model), tokenizer and generation config go"),
+    ("use_peft / lora_r / lora_alpha / lora_target_modules", "LoRA (ModelConfig)"),
+    ("load_in_4bit / bnb_4bit_quant_type", "QLoRA: 4-bit base (bitsandbytes)"),
+    ("learning_rate / num_train_epochs / max_steps", "schedule (SFTConfig)"),
+    ("per_device_train_batch_size / gradient_accumulation_steps", "batch shape"),
+    ("max_length / packing / gradient_checkpointing", "sequence length and memory"),
+    ("attn_implementation / dtype", "attention kernel and weight dtype (ModelConfig)"),
+    ("bf16 / use_cpu", "precision and device (CPU: --use_cpu true --bf16 false)"),
+)
+
+
+def short_help() -> str:
+    """The first screen of ``globmed train --help``: globmed's own options and the TRL keys a recipe
+    sets most, without importing TRL (``--help-all`` lists every TRL option)."""
+    import dataclasses
+
+    lines = [
+        "usage: globmed train --config RECIPE.yaml [--KEY VALUE ...]",
+        "       globmed train merge --adapter DIR --out DIR [--base MODEL] [--dtype bfloat16]",
+        "       globmed train --help-all          (every option of TRL's ScriptArguments, SFTConfig, ModelConfig)",
+        "",
+        "Fine-tune a model on GlobMed with TRL SFT + (Q)LoRA. A recipe (recipes/<model>/sft/<method>.yaml,",
+        "e.g. recipes/qwen3-8b/sft/qlora.yaml; recipes/tiny/sft/lora.yaml runs on CPU) holds every key;",
+        "--KEY VALUE on the command line overrides the recipe's. Unknown keys fail.",
+        "",
+        "  --config RECIPE.yaml   the recipe (a path, or a path inside the installed globmed.recipes)",
+        "",
+        "GlobMed data options (the mixture):",
+    ]
+    for f in dataclasses.fields(GlobmedDataArguments):
+        default = f.default if f.default is not dataclasses.MISSING else None
+        lines.append(f"  --{f.name:<24} {f.metadata.get('help', '')} (default: {default})")
+    lines += ["", "Most used TRL keys (see --help-all for all of them):"]
+    lines += [f"  --{key:<24} {text}" if len(key) <= 24 else f"  --{key}\n  {'':<26} {text}"
+              for key, text in COMMON_TRL_KEYS]
+    lines += ["", "Example: globmed train --config recipes/tiny/sft/lora.yaml --dataset_name out/demo/dataset "
+              "--output_dir out/tiny-lora --max_steps 6"]
+    return "\n".join(lines)
+
+
 def make_parser() -> Any:
     from trl import ModelConfig, ScriptArguments, SFTConfig, TrlParser
 

@@ -108,8 +108,11 @@ def build_mixture(dataset_name: str, dataset_config: str | None, args: GlobmedDa
     if len(train) == 0:
         raise GlobmedError(f"dataset {dataset_name!r}: no {train_split} rows for languages {args.languages}")
     order, counts = sample_indices(train["lang"], train["task"], args)
-    if args.max_train_samples is not None:
+    if args.max_train_samples is not None and args.max_train_samples < len(order):
         order = order[: args.max_train_samples]
+        # the counts are of the rows that train: recount what the cap kept of the shuffled mixture
+        langs, tasks = train["lang"], train["task"]
+        counts = Counter(f"{langs[i]}/{tasks[i]}" for i in order)
     mixed = to_conversations(train.select(order), args)
     evaluation = None
     if eval_split:

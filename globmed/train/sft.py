@@ -47,6 +47,12 @@ def make_trainer(script_args: Any, training_args: Any, model_args: Any, data_arg
         raise GlobmedError("model_name_or_path is not set (in the recipe or as --model_name_or_path)")
     if not script_args.dataset_name:
         raise GlobmedError("dataset_name is not set: a GlobMed build folder or Hub id")
+    from globmed.model_paths import local_model
+
+    # the model forms the bench takes: a folder, a Hub id, or a GGUF folder / file (trained from its
+    # safetensors copy, converted once; the adapter's base is that copy)
+    model_args.model_name_or_path = local_model(model_args.model_name_or_path,
+                                                trust_remote_code=training_args.trust_remote_code)
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_args.model_name_or_path, revision=model_args.model_revision,
                                                   trust_remote_code=training_args.trust_remote_code)

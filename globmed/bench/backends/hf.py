@@ -15,13 +15,9 @@ prompt, chat markup, instruction) once per group and reuses its key/value cache 
 from __future__ import annotations
 
 import copy
-import hashlib
 import inspect
 import json
 import logging
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,68 +27,9 @@ from tqdm.auto import tqdm
 from globmed.bench.backends.base import Backend, Prompt
 from globmed.bench.tokens import common_prefix, split_pair
 from globmed.errors import GlobmedError
+from globmed.model_paths import convert_gguf, gguf_cache_dir, local_model, resolve_model_path  # noqa: F401
 
 log = logging.getLogger(__name__)
-
-
-def resolve_model_path(model: str | Path) -> tuple[str, dict[str, Any]]:
-    """(path or id to load, extra from_pretrained kwargs) for a folder, .gguf file or Hub id."""
-    path = Path(model)
-    if path.is_file() and path.suffix == ".gguf":
-        return str(path.parent), {"gguf_file": path.name}
-    if path.is_dir():
-        ggufs = sorted(path.glob("*.gguf"))
-        if not (path / "config.json").exists() and not (path / "adapter_config.json").exists():
-            if len(ggufs) == 1:
-                return str(path), {"gguf_file": ggufs[0].name}
-            if len(ggufs) > 1:
-                raise GlobmedError(f"model folder {path} holds several .gguf files; pass one file: "
-                                   + ", ".join(g.name for g in ggufs))
-            raise GlobmedError(f"model folder {path} has no config.json, adapter_config.json or .gguf file")
-        return str(path), {}
-    if path.suffix or str(model).startswith((".", "/")):
-        raise GlobmedError(f"model path {model} does not exist")
-    return str(model), {}  # a Hub id
-
-
-def gguf_cache_dir(folder: str, gguf_file: str) -> Path:
-    """Where the dequantised safetensors copy of a GGUF model is kept (keyed by path, size, mtime)."""
-    src = Path(folder) / gguf_file
-    stat = src.stat()
-    key = hashlib.sha256(f"{src.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-    root = Path(os.environ.get("GLOBMED_CACHE", Path.home() / ".cache" / "globmed"))
-    return root / "gguf" / f"{src.stem}-{key}"
-
-
-def convert_gguf(folder: str, gguf_file: str, trust_remote_code: bool = False) -> Path:
-    """Dequantise a GGUF model once into a safetensors folder (model + tokenizer) and return it.
-
-    Loading a GGUF file converts every tensor and rebuilds the tokenizer (about a minute for
-    SmolLM2-135M on 2 CPU cores); the cached copy loads in about a second. Written to a temporary
-    folder and renamed, so an interrupted conversion leaves nothing half-written.
-    """
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-
-    out = gguf_cache_dir(folder, gguf_file)
-    if (out / "config.json").exists():
-        return out
-    log.info("converting %s to safetensors in %s (once)", gguf_file, out)
-    tok = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file, trust_remote_code=trust_remote_code)
-    net = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file, trust_remote_code=trust_remote_code)
-    config = AutoConfig.from_pretrained(folder, gguf_file=gguf_file, trust_remote_code=trust_remote_code)
-    if hasattr(config, "quantization_config"):
-        del config.quantization_config
-    plain = AutoModelForCausalLM.from_config(config, trust_remote_code=trust_remote_code)
-    plain.load_state_dict(net.state_dict())
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=".tmp-"))
-    plain.save_pretrained(tmp)
-    tok.save_pretrained(tmp)
-    try:
-        os.replace(tmp, out)
-    except OSError:  # another process finished first
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out
 
 
 PREFIX_SHARING_ARCHS = frozenset({"llama", "mistral", "qwen2", "qwen3", "qwen3_moe", "phi3", "olmo2", "smollm3"})
@@ -148,10 +85,28 @@ class TransformersBackend(Backend):
         self.token_budget = token_budget or (CPU_TOKEN_BUDGET if self.device == "cpu" else 8192)
         self.max_batch = max_batch
         self.name = f"transformers:{model}"
+        self._lead: list[int] | None = None
 
     # -- helpers -------------------------------------------------------------------------
     def encode(self, text: str) -> list[int]:
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        """Token ids of ``text`` as the tokenizer itself would begin them: its leading special tokens
+        (Llama-style tokenizers add a BOS; Qwen's add none) unless the text already starts with them
+        (a rendered chat template carries its own BOS: never doubled), and never a trailing EOS.
+        This is lm-evaluation-harness's documented default (``add_bos_token=None``: the tokenizer's
+        own behaviour, no duplicate BOS), so plain prompts match ``tokenizer(prompt)`` for base models."""
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        lead = self.leading_special
+        return ids if not lead or ids[: len(lead)] == lead else [*lead, *ids]
+
+    @property
+    def leading_special(self) -> list[int]:
+        """The special tokens the tokenizer puts before a text (``[bos]`` or ``[]``)."""
+        if self._lead is None:
+            bare = self.tokenizer("a", add_special_tokens=False)["input_ids"]
+            full = self.tokenizer("a")["input_ids"]
+            at = next((i for i in range(len(full) - len(bare) + 1) if full[i: i + len(bare)] == bare), 0)
+            self._lead = list(full[:at])
+        return self._lead
 
     def _batches(self, seqs: Sequence[Sequence[int]], max_padding: float | None = None) -> list[list[int]]:
         """Indices of ``seqs`` grouped into length-sorted batches under the token budget (padded

@@ -5,9 +5,20 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import cache
 
 UNPARSED = "<unparsed>"
 _NO_SPACE_SCRIPTS = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
+@cache
+def _word_pattern() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """A word: letters, digits and combining marks (category M: Yoruba tone marks, Devanagari and
+    Bengali vowel signs, Thai vowel and tone marks, the Japanese voicing marks), which ``\\w`` alone
+    splits words at; and one character of a no-space script with the marks that follow it."""
+    marks = "".join(re.escape(chr(c)) for c in (*range(0x300, 0x20000), *range(0xE0100, 0xE01F0))
+                    if unicodedata.category(chr(c)).startswith("M"))
+    return re.compile(rf"(?:\w|[{marks}])+"), re.compile(rf".[{marks}]*", re.DOTALL)
 
 
 def label_of(letters: Sequence[str] | None) -> str:
@@ -36,11 +47,13 @@ def macro_f1(predictions: Sequence[str], references: Sequence[str]) -> float:
 
 
 def tokens(text: str) -> list[str]:
-    """Words, or characters for scripts written without spaces (Chinese, Japanese, Korean, Thai)."""
+    """Words (with their combining marks), or characters with their marks for scripts written
+    without spaces (Chinese, Japanese, Korean, Thai): ``tokens('ẹ̀yin')`` is ``['ẹ̀yin']``."""
     text = unicodedata.normalize("NFKC", text).casefold()
+    word, char = _word_pattern()
     out: list[str] = []
-    for word in re.findall(r"\w+", text):
-        out.extend(list(word) if _NO_SPACE_SCRIPTS.search(word) else [word])
+    for w in word.findall(text):
+        out.extend(char.findall(w) if _NO_SPACE_SCRIPTS.search(w) else [w])
     return out
 
 
