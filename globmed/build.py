@@ -459,13 +459,21 @@ def _report(opts, langs, present, table, written, rejects, assigner, step_stats,
     by_split = {s: int(pc.sum(pc.equal(table.column("split"), s)).as_py() or 0) for s in SPLITS}
     translated = table.num_rows - table.column("translation").null_count
     by_licence: dict[str, dict[str, int]] = defaultdict(dict)  # source -> row licence -> entries
+    imported: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)  # source -> (origin, licence) -> entries
     if table.num_rows:
-        for row in table.group_by(["source", "license"]).aggregate([("id", "count")]).to_pylist():
-            by_licence[row["source"]][row["license"]] = row["id_count"]
+        origin = pc.list_element(pc.split_pattern(table.column("origin_id"), "/", max_splits=1), 0)
+        keyed = pa.table({"source": table.column("source"), "license": table.column("license"), "origin": origin,
+                          "id": table.column("id")})
+        for row in keyed.group_by(["source", "origin", "license"]).aggregate([("id", "count")]).to_pylist():
+            if row["origin"] == row["source"]:
+                by_licence[row["source"]][row["license"]] = by_licence[row["source"]].get(row["license"], 0) \
+                    + row["id_count"]
+            else:  # a translation of another source's item (globmed_hub): its origin's licence rules
+                imported[row["source"]][(row["origin"], row["license"])] = row["id_count"]
     source_rows = []
     for source, path in sources:
         info = source.info
-        licences = licence_summary(info.name, by_licence[info.name])  # licence per subset (sources.yaml)
+        licences = licence_summary(info.name, by_licence[info.name], imported[info.name])  # per subset / origin
         source_rows.append({
             "name": info.name,
             "title": info.title,

@@ -241,3 +241,39 @@ def test_a_rumedbench_build_with_rumednli_fails_the_licence_gate_naming_the_subs
     (problem,) = gate_licences(report).problems
     assert "2 entries of RuMedNLI (licence other)" in problem and "--allow-nonredistributable rumedbench" in problem
     assert gate_licences(report, allow=["rumedbench"]).ok
+
+
+def _hub_build(tmp_path, repos):
+    import shutil
+
+    src = tmp_path / "hub"
+    for repo in repos:
+        shutil.copytree(FIXTURES / "globmed_hub" / repo, src / repo)
+    out = tmp_path / "out"
+    run_cli("build", "--source", f"globmed_hub={src}", "--langs", "en,sw,yo,zu", "--out", str(out),
+            "--no-progress", "--no-quality")
+    return read_report(out)
+
+
+def test_hub_translations_keep_their_origins_redistributability(tmp_path):
+    from globmed.sources.licences import licence_summary
+
+    # MedMCQA (apache-2.0) and PubMedQA (MIT) translations, imported through the hub: redistributable
+    report = _hub_build(tmp_path / "a", ["GlobMed_MedMCQA", "GlobMed_PubMedQA"])
+    (src,) = report["sources"]
+    assert src["redistributable"] is True and gate_licences(report).ok
+    assert set(src["licenses"]) == {"apache-2.0", "mit"} and sum(src["licenses"].values()) == src["entries"]
+    # a translation of a non-redistributable source (LiveQA; no hub repo maps to one today, the rule
+    # must hold when one does) is not redistributable, whatever the hub repo's own licence says;
+    # nor is one of a source nobody knows
+    fine = licence_summary("globmed_hub", {}, {("medmcqa", "apache-2.0"): 5})
+    assert fine["redistributable"] is True and fine["not_redistributable"] == []
+    bad = licence_summary("globmed_hub", {}, {("medmcqa", "apache-2.0"): 5, ("liveqa", "other"): 3,
+                                              ("no_such_source", "mit"): 1})
+    assert bad["redistributable"] is False and bad["licenses"] == {"apache-2.0": 5, "other": 3, "mit": 1}
+    assert [(p["entries"], p["subsets"]) for p in bad["not_redistributable"]] == [
+        (3, ["translations of liveqa"]), (1, ["translations of no_such_source"])]
+    report["sources"][0].update(bad)
+    (problem,) = gate_licences(report).problems
+    assert "3 entries of translations of liveqa (licence other)" in problem
+    assert "--allow-nonredistributable globmed_hub" in problem

@@ -60,19 +60,47 @@ def subset_licence(source: str, subset: str) -> str:
     return lic.license if lic else source_info(source).license
 
 
-def licence_summary(source: str, entries_by_licence: Mapping[str, int]) -> dict[str, Any]:
+def _flags(source: str) -> dict[str, tuple[bool, list[str]]]:
+    """``{licence id: (redistributable, subsets)}`` of a source's own rows (subsets: the subsets of
+    that licence, ``["(rest)"]`` for the source's own licence)."""
+    info = source_info(source)
+    out: dict[str, tuple[bool, list[str]]] = {info.license: (info.redistributable, ["(rest)"])}
+    for s in subset_licences(source).values():
+        flag, names = out.get(s.license, (s.redistributable, []))
+        out[s.license] = (flag, [n for n in names if n != "(rest)"] + [s.name])
+    return out
+
+
+def licence_summary(source: str, entries_by_licence: Mapping[str, int],
+                    imported: Mapping[tuple[str, str], int] | None = None) -> dict[str, Any]:
     """Build-report fields of a source from its entry counts per row licence: ``licenses`` (the
-    counts), ``redistributable`` (for a source with subsets: every licence present is), and
-    ``not_redistributable`` (``[{license, entries, subsets}]`` of those that are not)."""
+    counts), ``redistributable`` (every licence present is), and ``not_redistributable``
+    (``[{license, entries, subsets}]`` of those that are not).
+
+    ``imported``: entries that translate ANOTHER source's items (``globmed_hub``: the origin source
+    of ``origin_id`` differs), counted per ``(origin source, licence)``. They keep their origin's
+    licence and its redistributability: a translation of a non-redistributable source is not
+    redistributable either, whatever the importing source's own licence says."""
     info = source_info(source)
     subsets = subset_licences(source)
+    imported = {key: int(n) for key, n in (imported or {}).items() if n}
     counts = {lic: int(n) for lic, n in sorted(entries_by_licence.items()) if n}
-    if not subsets:
-        return {"licenses": counts, "redistributable": info.redistributable, "not_redistributable": []}
-    flags = {info.license: info.redistributable, **{s.license: s.redistributable for s in subsets.values()}}
-    problems = [{"license": lic, "entries": n,
-                 "subsets": [s.name for s in subsets.values() if s.license == lic] or ["(rest)"]}
-                for lic, n in counts.items() if not flags.get(lic, False)]
-    return {"licenses": counts, "redistributable": not problems, "not_redistributable": problems,
-            "subsets": [{"name": s.name, "license": s.license, "redistributable": s.redistributable,
-                         "license_note": s.license_note} for s in subsets.values()]}
+    for (_, lic), n in imported.items():
+        counts[lic] = counts.get(lic, 0) + n
+    own = {lic: n - sum(m for (_, lic2), m in imported.items() if lic2 == lic) for lic, n in counts.items()}
+    flags = _flags(source)
+    problems = [{"license": lic, "entries": n, "subsets": flags[lic][1] if lic in flags else ["(rest)"]}
+                for lic, n in sorted(own.items()) if n and not flags.get(lic, (False, []))[0]]
+    known = set(_metadata())
+    for (origin, lic), n in sorted(imported.items()):
+        origin_flags = _flags(origin) if origin in known else {}
+        if not origin_flags.get(lic, (False, []))[0]:
+            problems.append({"license": lic, "entries": n, "subsets": [f"translations of {origin}"]})
+    if not subsets and not imported:
+        return {"licenses": counts, "redistributable": info.redistributable and not problems,
+                "not_redistributable": problems if not info.redistributable else []}
+    out: dict[str, Any] = {"licenses": counts, "redistributable": not problems, "not_redistributable": problems}
+    if subsets:
+        out["subsets"] = [{"name": s.name, "license": s.license, "redistributable": s.redistributable,
+                           "license_note": s.license_note} for s in subsets.values()]
+    return out
