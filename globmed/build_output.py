@@ -80,7 +80,13 @@ def new_work_folder(out: Path) -> Path:
 def put_in_place(tmp: Path, out: Path, force: bool = False) -> None:
     """Write ``tmp``'s manifest and swap it in for ``out`` (checked again: the build took a while)."""
     write_manifest(tmp)
-    old_files = previous_files(out, force)
+    try:
+        old_files = previous_files(out, force)
+    except GlobmedError as exc:  # files appeared in --out while the build ran: keep the new build aside
+        kept = out.parent / f"{out.name}.new-{os.getpid()}"
+        tmp.rename(kept)
+        (kept / MARKER_FILE).unlink(missing_ok=True)
+        raise GlobmedError(f"{exc}. The new build is kept in {kept}") from None
     old = None
     if out.exists():
         old = out.parent / f".{out.name}.old-{os.getpid()}"

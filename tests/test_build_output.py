@@ -203,3 +203,25 @@ def test_a_build_killed_while_writing_leaves_the_previous_build_and_the_next_run
     run_cli(*args)
     assert beside(out) == [] and (out / "build_report.json").exists()
     assert json.loads((out / "build_report.json").read_text())["counts"]["total"] == 5_000
+
+
+def test_a_file_added_to_out_while_the_build_runs_keeps_both(tmp_path, monkeypatch):
+    import globmed.build
+
+    out = tmp_path / "out"
+    demo(out)
+    before = tree(out)
+    real = globmed.build._build_into
+
+    def build_then_user_writes(tmp, *args, **kwargs):
+        report = real(tmp, *args, **kwargs)
+        (out / "draft.md").write_text("written during the build")
+        return report
+
+    monkeypatch.setattr(globmed.build, "_build_into", build_then_user_writes)
+    with pytest.raises(GlobmedError, match=r"did not write: draft.md.*The new build is kept in .*out\.new-") as err:
+        demo(out)
+    assert tree(out) == {**before, "draft.md": b"written during the build"}
+    kept = Path(str(err.value).rsplit("kept in ", 1)[1])
+    assert (kept / "build_report.json").exists() and not (kept / MARKER_FILE).exists()
+    assert beside(out) == []

@@ -17,7 +17,6 @@ concurrent or copied-together file, never from a rescoring).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
@@ -26,6 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from globmed.errors import GlobmedError
+
+try:
+    import fcntl
+except ImportError:  # not on POSIX: no lock, readers still de-duplicate
+    fcntl = None  # type: ignore[assignment]
 
 JUDGE_MODE = "judge"
 """Mode of the LLM-judge verdict records (:mod:`globmed.bench.judge`); they grade another mode's
@@ -76,6 +80,9 @@ def bench_lock(out: Path) -> Iterator[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / LOCK_FILE
+    if fcntl is None:
+        yield path
+        return
     with open(path, "a+", encoding="utf-8") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
