@@ -60,7 +60,7 @@ def check_out(out: Path, source_paths: list[Path | None], force: bool = False) -
             raise GlobmedError(f"--out {out}: inside the source folder {src}; a build must not write "
                                "among its own inputs")
     clean_leftovers(out)
-    previous_files(out, force)
+    previous_files(out, force, hashes=False)  # fail fast; the hashes are compared at the swap
     return out
 
 
@@ -108,9 +108,10 @@ def write_manifest(folder: Path) -> dict:
     return manifest
 
 
-def previous_files(out: Path, force: bool = False) -> list[str]:
+def previous_files(out: Path, force: bool = False, hashes: bool = True) -> list[str]:
     """The files of the previous build in ``out`` (relative paths) that replacing it deletes; raises
-    when ``out`` holds anything else, or (unless ``force``) a build file changed since."""
+    when ``out`` holds anything else, or (unless ``force``) a build file changed since (its size
+    differs, or with ``hashes`` its SHA-256)."""
     if not out.is_dir():
         return []
     present = {p.relative_to(out).as_posix(): p for p in _walk(out)}
@@ -126,7 +127,8 @@ def previous_files(out: Path, force: bool = False) -> list[str]:
     if foreign:
         raise GlobmedError(f"--out {out}: holds files the previous build did not write: {_names(foreign)}; "
                            "refusing to replace it. Choose another --out, or move those files away")
-    changed = sorted(rel for rel, want in expected.items() if rel in present and not _matches(present[rel], want))
+    changed = sorted(rel for rel, want in expected.items()
+                     if rel in present and not force and not _matches(present[rel], want, hashes))
     if changed and not force:
         raise GlobmedError(f"--out {out}: files of the previous build were changed since it was written: "
                            f"{_names(changed)}; refusing to replace them (--force replaces them anyway)")
@@ -210,12 +212,12 @@ def _walk(folder: Path) -> list[Path]:
     return found
 
 
-def _matches(path: Path, want: dict | None) -> bool:
+def _matches(path: Path, want: dict | None, hashes: bool = True) -> bool:
     if want is None:
         return True
     if "size" in want and path.stat().st_size != want["size"]:
         return False
-    return _sha256(path) == want["sha256"]
+    return not hashes or _sha256(path) == want["sha256"]
 
 
 def _sha256(path: Path) -> str:
