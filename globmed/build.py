@@ -6,7 +6,8 @@ naming file and row), runs the pipeline steps on batches, assigns one split per
 ``origin_id``, and writes the folder in the exact layout of the Hub dataset repo.
 Everything is written to a temporary folder beside the output and renamed into place
 only when complete, so a failed build never leaves a half-written folder or destroys
-the previous one.
+the previous one; a folder holding anything but a previous build's own files is never
+replaced (``globmed.build_output``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
 import globmed
+from globmed.build_output import check_out, new_work_folder, put_in_place
 from globmed.cards import render_dataset_card
 from globmed.errors import GlobmedError, SourceRowError
 from globmed.export import DEFAULT_SHARD_ROWS, WrittenFile, write_split
@@ -138,15 +140,6 @@ def _reason_key(reason: str) -> str:
     return re.sub(r"'[^']*'|\"[^\"]*\"|\b\d+\b", "…", reason)[:120]
 
 
-def _check_out(out: Path, force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise GlobmedError(f"--out {out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / REPORT_FILE).exists() and not force:
-        raise GlobmedError(
-            f"--out {out}: the folder exists and is not a globmed build; refusing to replace it (use --force)"
-        )
-
-
 def build(opts: BuildOptions) -> dict[str, Any]:
     """Run a build; returns the build report (also written to ``<out>/build_report.json``)."""
     langs = resolve_languages(opts.profile, opts.langs)
@@ -159,31 +152,15 @@ def build(opts: BuildOptions) -> dict[str, Any]:
         if outside:
             raise GlobmedError(f"--translate-to {','.join(outside)}: not among the build's languages "
                                f"({', '.join(langs)}); add them to --langs or the profile")
-    out = Path(opts.out)
-    _check_out(out, opts.force)
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.building-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    out = check_out(Path(opts.out), [path for _, path in sources], opts.force)
+    tmp = new_work_folder(out)
     try:
         report = _build_into(tmp, opts, langs, sources, ratios)
-        _replace(tmp, out)
+        put_in_place(tmp, out, opts.force)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return report
-
-
-def _replace(tmp: Path, out: Path) -> None:
-    """Move the finished build into place; the old folder is removed only after the rename."""
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        out.rename(old)
-    tmp.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 class _Stream:

@@ -132,7 +132,9 @@ def gate_card(folder: Path, report: dict[str, Any]) -> tuple[GateResult, str | N
 
 
 def gate_loads(folder: Path, configs: Sequence[str], cache_dir: Path) -> tuple[GateResult, dict[str, Any]]:
-    """``load_dataset(folder, cfg)`` for every config, each into its own fresh cache."""
+    """``load_dataset(folder, cfg)`` for every config, each into its own fresh cache; a failure is
+    explained by the Parquet files (which file, which column) when they show why. A file that lacks
+    a column fails the gate even when ``datasets`` loads it (it fills the column with nulls)."""
     from datasets import load_dataset
 
     loaded, problems = {}, []
@@ -140,8 +142,42 @@ def gate_loads(folder: Path, configs: Sequence[str], cache_dir: Path) -> tuple[G
         try:
             loaded[cfg] = load_dataset(str(folder), cfg, cache_dir=tempfile.mkdtemp(dir=cache_dir, prefix=f"{cfg}-"))
         except Exception as exc:
-            problems.append(f"load_dataset({str(folder)!r}, {cfg!r}) failed: {type(exc).__name__}: {exc}")
+            why = parquet_schema_problems(folder, cfg) or [f"{type(exc).__name__}: {exc}"]
+            problems.append(f"load_dataset({str(folder)!r}, {cfg!r}) failed: {'; '.join(why)}")
+    if not problems:
+        problems = parquet_schema_problems(folder, "all", types=False)
     return GateResult("loads", problems), loaded
+
+
+def parquet_schema_problems(folder: Path, cfg: str, types: bool = True) -> list[str]:
+    """What is wrong with the Parquet files of config ``cfg`` (``all``: every language): files that do not
+    read as Parquet, and columns missing, unexpected or (``types``) of another type than
+    ``globmed.schema.FEATURES`` (the features gate reports types of a folder that loads)."""
+    import pyarrow.parquet as pq
+
+    from globmed.schema import FEATURES
+
+    want = FEATURES.arrow_schema
+    pattern = "*/*.parquet" if cfg == "all" else f"{cfg}/*.parquet"
+    problems = []
+    for path in sorted((folder / DATA_DIR).glob(pattern)):
+        rel = path.relative_to(folder).as_posix()
+        try:
+            got = pq.read_schema(path)
+        except Exception as exc:
+            problems.append(f"{rel} is not a readable Parquet file ({type(exc).__name__}: {exc})")
+            continue
+        missing = [n for n in want.names if n not in got.names]
+        extra = [n for n in got.names if n not in want.names]
+        retyped = [f"{n} is {got.field(n).type}, not {want.field(n).type}" for n in want.names
+                   if types and n in got.names and not got.field(n).type.equals(want.field(n).type)]
+        if missing:
+            problems.append(f"{rel} lacks column{'s' * (len(missing) > 1)} {', '.join(missing)}")
+        if extra:
+            problems.append(f"{rel} has unexpected column{'s' * (len(extra) > 1)} {', '.join(extra)}")
+        if retyped:
+            problems.append(f"{rel}: {'; '.join(retyped)}")
+    return problems
 
 
 def gate_features(loaded: dict[str, Any]) -> GateResult:

@@ -7,6 +7,7 @@
       data/<lang>/<split>-00000-of-00001.parquet
       build_report.json
       rejects.jsonl
+      .globmed-build.json                        manifest of the build's files (globmed.build_output)
 
 Parquet files carry the ``datasets.Features`` in their schema metadata, rows are
 sorted by ``id``, and nothing time- or machine-dependent is written, so the same

@@ -5,7 +5,9 @@ into a failed row and can be cancelled; the bench caches replies and raises).
 
 A failure is :class:`Retryable` (408/409/425/429/5xx, a timeout, a connection error, a reply that
 is not JSON; ``Retry-After`` is read) or :class:`Fatal` (any other HTTP status). Messages name the
-URL and never contain the API key.
+URL and never contain the API key: the server's error text is redacted (:func:`redact`) before it
+is cut to :data:`DETAIL_CHARS`, and any run of :data:`MIN_SECRET_RUN` or more characters of the key
+(a prefix a proxy's own cut left, say) is redacted too.
 """
 
 from __future__ import annotations
@@ -15,6 +17,15 @@ import random
 import urllib.error
 import urllib.request
 from typing import Any
+
+DETAIL_CHARS = 300
+"""The server's error text kept in messages (after redaction)."""
+READ_BYTES = 64 * 1024
+"""At most this much of an error reply is read (and redacted) before the cut."""
+MIN_SECRET_RUN = 8
+"""A run of this many consecutive characters of the key is redacted wherever it appears: an 8-character
+piece of a random key cannot be guessed back, and shorter runs would redact ordinary words."""
+REDACTED = "[REDACTED]"
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 """Statuses worth another try; any other 4xx or 5xx is final."""
@@ -47,13 +58,13 @@ def post_json(url: str, payload: Any, *, api_key: str | None = None, timeout: fl
                                      headers=headers, method="POST")
 
     def clean(text: str) -> str:
-        return text.replace(api_key, "[REDACTED]") if api_key else text
+        return redact(text, api_key)
 
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
             raw = resp.read()
     except urllib.error.HTTPError as exc:
-        detail = clean(exc.read()[:300].decode("utf-8", "replace"))
+        detail = clean(exc.read(READ_BYTES).decode("utf-8", "replace"))[:DETAIL_CHARS]
         if exc.code in RETRY_STATUS:
             wait = retry_after(exc.headers.get("Retry-After") if exc.headers else None)
             raise Retryable(url, f"HTTP {exc.code}", detail, wait) from None
@@ -66,6 +77,30 @@ def post_json(url: str, payload: Any, *, api_key: str | None = None, timeout: fl
         return json.loads(raw)
     except ValueError as exc:
         raise Retryable(url, "malformed response", str(exc)) from None
+
+
+def redact(text: str, secret: str | None, min_run: int = MIN_SECRET_RUN) -> str:
+    """``text`` with ``secret`` and every run of ``min_run`` or more of its consecutive characters
+    (a prefix, a suffix or a middle piece: what is left when someone cut the text) replaced by
+    ``[REDACTED]``. A secret shorter than ``min_run`` is redacted only whole."""
+    if not secret or not text:
+        return text
+    if len(secret) < min_run:
+        return text.replace(secret, REDACTED)
+    text = text.replace(secret, REDACTED)
+    out: list[str] = []
+    i = start = 0
+    while i <= len(text) - min_run:
+        if text[i:i + min_run] in secret:
+            end = i + min_run
+            while end < len(text) and text[i:end + 1] in secret:
+                end += 1
+            out += [text[start:i], REDACTED]
+            i = start = end
+        else:
+            i += 1
+    out.append(text[start:])
+    return "".join(out)
 
 
 def retry_after(value: str | None) -> float | None:

@@ -74,6 +74,7 @@ def load_bench_summary(results_dir: Path) -> dict[str, Any]:
     if not files:
         raise GlobmedError(f"--results {results_dir}: no bench result files (*.jsonl) in {folder}")
     scores: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    seen: set[tuple[Any, Any]] = set()  # (model, key): a repeated record counts once, the first wins
     for path in files:
         with open(path, encoding="utf-8") as fh:
             for n, line in enumerate(fh, 1):
@@ -83,6 +84,10 @@ def load_bench_summary(results_dir: Path) -> dict[str, Any]:
                     rec = json.loads(line)
                     if rec.get("mode") == JUDGE_MODE:
                         continue  # an LLM judge's verdict on another mode's answer, not a score of its own
+                    if rec.get("key") is not None:
+                        if (rec.get("model"), rec["key"]) in seen:
+                            continue
+                        seen.add((rec.get("model"), rec["key"]))
                     mode = rec["mode"] if not rec.get("shots") else f"{rec['mode']}-{rec['shots']}shot"
                     scores[rec["model"]][mode][rec["lang"]].append(float(rec["score"]))
                 except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:

@@ -7,7 +7,8 @@ It "translates" by prefixing each string with ``<TARGET>:`` (and strips the pref
 to translate back into English), so numbers, units and drug names survive and the
 back-translation is exact. Per source question it can be told to misbehave on successive
 requests: ``"429"``, ``"500"`` (the body echoes the Authorization header, as a careless proxy
-would), ``"timeout"`` (answers after ``slow_s``), ``"malformed"`` (a reply that is not JSON),
+would), ``"500@N"`` (a plain-text 500 whose body carries the Authorization header at character N),
+``"timeout"`` (answers after ``slow_s``), ``"malformed"`` (a reply that is not JSON),
 ``"dropnum"`` (a translation that loses its numbers). ``hold_after`` makes it answer only that
 many requests and hold every later one without answering (for the kill-and-resume test).
 """
@@ -108,6 +109,14 @@ class ChatServer:
             return self.reply(h, 429, {"error": {"message": "rate limited"}}, {"Retry-After": "0"})
         if behaviour == "500":
             return self.reply(h, 500, {"error": f"upstream failed; request had {h.headers.get('Authorization')}"})
+        if behaviour.startswith("500@"):
+            data = ("." * int(behaviour[4:]) + f"{h.headers.get('Authorization')} was refused").encode("utf-8")
+            h.send_response(500)
+            h.send_header("Content-Type", "text/plain")
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            h.wfile.write(data)
+            return
         if behaviour == "timeout":
             time.sleep(self.slow_s)
         elif self.latency_s:

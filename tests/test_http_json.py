@@ -82,3 +82,66 @@ def test_backoff_doubles_with_jitter_honours_retry_after_and_its_cap():
     assert backoff_delay(0, 0.1, server_s=3.0) == 3.0
     assert backoff_delay(0, 0.1, max_s=2.0, server_s=30.0) == 2.0  # the cap wins over the server
     assert (retry_after("2.5"), retry_after(None), retry_after("Wed, 21 Oct 2026 07:28:00 GMT")) == (2.5, None, None)
+
+
+LONG_KEY = "sk-proj-Zq8xW3vN7bT1kR5mY9cL2hF6dJ0gS4aP"
+
+
+def key_runs(text: str, key: str = LONG_KEY, run: int = 8) -> list[str]:
+    """Every piece of ``key`` of ``run`` characters that appears in ``text``."""
+    return [key[i:i + run] for i in range(len(key) - run + 1) if key[i:i + run] in text]
+
+
+def test_redact_removes_the_key_and_any_long_piece_of_it():
+    from globmed.http_json import MIN_SECRET_RUN, redact
+
+    assert MIN_SECRET_RUN == 8
+    assert redact(f"auth: Bearer {LONG_KEY}!", LONG_KEY) == "auth: Bearer [REDACTED]!"
+    for cut in range(MIN_SECRET_RUN, len(LONG_KEY)):
+        assert redact(f"Bearer {LONG_KEY[:cut]}", LONG_KEY) == "Bearer [REDACTED]"  # a prefix left by a cut
+        assert redact(f"{LONG_KEY[-cut:]} tail", LONG_KEY) == "[REDACTED] tail"  # a suffix
+    assert redact(f"x {LONG_KEY[:7]} y", LONG_KEY) == f"x {LONG_KEY[:7]} y"  # 7 characters: not a secret yet
+    assert redact("short sk-1 and sk-12", "sk-1") == "short [REDACTED] and [REDACTED]2"
+    assert redact("nothing here", None) == "nothing here"
+    assert redact(f"{LONG_KEY}{LONG_KEY[:10]}", LONG_KEY).count("[REDACTED]") == 2
+
+
+class _EchoHandler(BaseHTTPRequestHandler):
+    """Answers 500 (retryable) or 403 (fatal) with the Authorization header at character ``offset``
+    of a plain-text body, as a careless proxy would."""
+
+    offset = 0
+
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers["Content-Length"]))
+        status = 500 if self.path.endswith("/retry") else 403
+        raw = ("." * type(self).offset + f"{self.headers['Authorization']} rejected").encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_header_echoed_across_the_cut_leaves_no_piece_of_the_key():
+    from globmed.http_json import DETAIL_CHARS
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _EchoHandler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{srv.server_address[1]}"
+    try:
+        header = len("Bearer ")
+        for offset in range(DETAIL_CHARS - header - len(LONG_KEY) - 3, DETAIL_CHARS + 3):
+            _EchoHandler.offset = offset
+            for path, kind in (("/retry", Retryable), ("/fatal", Fatal)):
+                with pytest.raises(kind) as err:
+                    post_json(base + path, {}, api_key=LONG_KEY, timeout=5)
+                text = str(err.value) + getattr(err.value, "detail", "") + getattr(err.value, "reason", "")
+                assert not key_runs(text), (offset, path, text[-80:])
+                if offset + header < DETAIL_CHARS:  # the key's place is marked, whole or cut
+                    assert "Bearer [" in text, (offset, text[-80:])
+    finally:
+        srv.shutdown()
+        srv.server_close()

@@ -333,3 +333,20 @@ def test_private_repo_on_a_branch(good, hub_online):
     assert hub_online.created[0]["visibility"] == "private" and hub_online.created[0]["type"] == "dataset"
     assert hub_online.branches == {"dataset:org/globmed@v0.1"}
     assert [c.revision for c in hub_online.commits] == ["v0.1"]
+
+
+@pytest.mark.parametrize("split", ["train", "validation"])
+def test_gate_loads_names_the_file_and_the_column_a_parquet_schema_lost(good, tmp_path, split):
+    """A lost column in the first file read makes ``datasets`` fail with a DatasetGenerationError; in a
+    later one, it loads with the column filled with nulls. Either way the gate names file and column."""
+    import pyarrow.parquet as pq
+
+    folder = copy(good, tmp_path)
+    target = next((folder / "data" / "en").glob(f"{split}-*"))
+    pq.write_table(pq.read_table(target).drop_columns(["explanation"]), target)
+    results, _ = run_dataset_gates(folder, json.loads((folder / "build_report.json").read_text()))
+    loads = failed(results)["loads"]
+    rel = target.relative_to(folder).as_posix()
+    assert any(f"{rel} lacks column explanation" in p for p in loads), loads
+    assert not any("DatasetGenerationError" in p for p in loads)
+    assert {r.name: r.skipped for r in results}["features"] == "the folder does not load"

@@ -2,11 +2,15 @@
 
 A local build folder is loaded with a fresh ``cache_dir`` each time: ``datasets`` caches a local
 folder under its base name and config, not its content, so a rebuilt folder would otherwise
-return stale rows.
+return stale rows. That cache (``<tmp>/globmed-bench-ds-<pid>-*``) is removed once the rows are read;
+one left by a killed bench is removed by the next bench once its pid is no longer running.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,14 +19,43 @@ from typing import Any
 from globmed.errors import GlobmedError
 from globmed.schema import TASKS
 
+CACHE_PREFIX = "globmed-bench-ds-"
+_CACHE_NAME = re.compile(rf"^{CACHE_PREFIX}(\d+)-")
+
 
 def load_split(dataset: str | Path, lang: str, split: str) -> list[dict[str, Any]]:
     """Rows of one language config and split of a build folder or Hub dataset id."""
+    if not Path(dataset).is_dir():
+        return _load_split(dataset, lang, split)
+    remove_stale_caches()
+    with tempfile.TemporaryDirectory(prefix=f"{CACHE_PREFIX}{os.getpid()}-", ignore_cleanup_errors=True) as cache:
+        return _load_split(dataset, lang, split, cache_dir=cache)
+
+
+def remove_stale_caches() -> list[Path]:
+    """Remove the dataset caches of benches that no longer run (killed before cleaning up)."""
+    removed = []
+    for path in Path(tempfile.gettempdir()).glob(f"{CACHE_PREFIX}*"):
+        m = _CACHE_NAME.match(path.name)
+        if m and path.is_dir() and not path.is_symlink() and not _running(int(m.group(1))):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _load_split(dataset: str | Path, lang: str, split: str, **kwargs: Any) -> list[dict[str, Any]]:
     from datasets import load_dataset
 
-    kwargs: dict[str, Any] = {}
-    if Path(dataset).is_dir():
-        kwargs["cache_dir"] = tempfile.mkdtemp(prefix="globmed-bench-ds-")
     try:
         ds = load_dataset(str(dataset), lang, split=split, **kwargs)
     except ValueError as exc:  # unknown config or split

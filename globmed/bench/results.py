@@ -5,10 +5,18 @@ One file per model: ``<out>/results/<model>.jsonl``. A record's key is
 finished keys are skipped on the next run. Records are appended and flushed chunk by chunk; a line
 cut short by a kill is dropped (the file is truncated back to its last complete line) before
 appending again, so no item is ever counted twice or half.
+
+One bench at a time writes to an output folder: :func:`bench_lock` takes an advisory lock
+(``fcntl.flock``) on ``<out>/.globmed-bench.lock`` for the whole run, and a second bench on the same
+``--out`` stops at once with a message naming the first one's pid (waiting could mean hours).
+Readers still de-duplicate: a record whose (model, key) was already read is skipped, the first one
+wins (it is the one the resume logic and every earlier report saw; a later copy comes from a
+concurrent or copied-together file, never from a rescoring).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -17,6 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from globmed.errors import GlobmedError
+
+try:
+    import fcntl
+except ImportError:  # not on POSIX: no lock, readers still de-duplicate
+    fcntl = None  # type: ignore[assignment]
 
 JUDGE_MODE = "judge"
 """Mode of the LLM-judge verdict records (:mod:`globmed.bench.judge`); they grade another mode's
@@ -53,6 +66,48 @@ def iter_records(path: Path) -> Iterator[dict[str, Any]]:
                 raise GlobmedError(f"{path}, line {n}: not a JSON result record ({exc})") from None
 
 
+def unique_records(records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """``records`` without repeats of a (model, key) pair: the first wins (see the module)."""
+    seen: set[tuple[Any, Any]] = set()
+    for rec in records:
+        ident = (rec.get("model"), rec.get("key"))
+        if ident[1] is not None:
+            if ident in seen:
+                continue
+            seen.add(ident)
+        yield rec
+
+
+LOCK_FILE = ".globmed-bench.lock"
+
+
+@contextlib.contextmanager
+def bench_lock(out: Path) -> Iterator[Path]:
+    """Hold the output folder ``out`` for one bench run (see the module); raises when another holds it."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / LOCK_FILE
+    if fcntl is None:
+        yield path
+        return
+    with open(path, "a+", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "?"
+            raise GlobmedError(f"--out {out}: another globmed bench (pid {holder}) is writing its results there; "
+                               "wait for it to finish, or use another --out") from None
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"{os.getpid()}\n")
+            fh.flush()
+            yield path
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 class ResultStore:
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -84,7 +139,5 @@ class ResultStore:
 
 
 def load_results(paths: Iterable[Path]) -> list[dict[str, Any]]:
-    out = []
-    for p in paths:
-        out.extend(iter_records(Path(p)))
-    return out
+    """Every record of ``paths``, each (model, key) once (the first read wins)."""
+    return list(unique_records(rec for p in paths for rec in iter_records(Path(p))))

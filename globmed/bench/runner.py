@@ -15,7 +15,15 @@ from tqdm.auto import tqdm
 from globmed.bench.backends import Backend, make_backend
 from globmed.bench.data import load_items, load_shots
 from globmed.bench.registry import ModelSpec
-from globmed.bench.results import ResultStore, iter_records, model_slug, origin_of, record_key
+from globmed.bench.results import (
+    ResultStore,
+    bench_lock,
+    iter_records,
+    model_slug,
+    origin_of,
+    record_key,
+    unique_records,
+)
 from globmed.bench.scoring import GENERATIVE_MODES, RECORD_MODES, SCORERS
 
 log = logging.getLogger(__name__)
@@ -113,7 +121,8 @@ def judge_model(spec: ModelSpec, opts: BenchOptions, judge: Any, data: Data | No
     if not modes or not path.exists():
         return summary
     store = ResultStore(path)
-    answers = {r["key"]: r for r in iter_records(path) if r.get("mode") in modes and r.get("task") == "open_qa"}
+    answers = {r["key"]: r for r in unique_records(iter_records(path))
+               if r.get("mode") in modes and r.get("task") == "open_qa"}
     pairs = []
     for items, _ in (data if data is not None else load_all(opts)).values():
         for it in items:
@@ -134,6 +143,12 @@ def judge_model(spec: ModelSpec, opts: BenchOptions, judge: Any, data: Data | No
 
 
 def run_bench(specs: Sequence[ModelSpec], opts: BenchOptions) -> RunSummary:
+    """Score, judge and report, holding ``opts.out`` (a second bench on it stops: ``bench_lock``)."""
+    with bench_lock(Path(opts.out)):
+        return _run_bench(specs, opts)
+
+
+def _run_bench(specs: Sequence[ModelSpec], opts: BenchOptions) -> RunSummary:
     t0 = time.perf_counter()
     summary = RunSummary()
     data = load_all(opts)

@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--source", action="append", required=True, metavar="NAME[=PATH]",
                    help="a source adapter, optionally with the path of its upstream files; repeat for several "
                    "(see `globmed sources`)")
-    p.add_argument("--out", required=True, type=Path, help="output folder (replaced atomically when complete)")
+    p.add_argument("--out", required=True, type=Path, help="output folder, new or empty or a previous build (replaced atomically when complete; "
+                   "a folder holding files the previous build did not write is refused, naming them)")
     p.add_argument("--profile", default=None, help="release profile of languages (default: paper)")
     p.add_argument("--langs", default=None, help="comma-separated language codes instead of a profile's")
     p.add_argument("--strict", action="store_true", help="fail on the first bad upstream row instead of rejecting it")
@@ -27,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split-salt", default=DEFAULT_SALT, help="salt of the split hash (changing it reshuffles)")
     p.add_argument("--shard-rows", type=int, default=100_000, help="rows per Parquet shard")
     p.add_argument("--repo-id", default="org/globmed", help="Hub repo id shown in the card's loading examples")
-    p.add_argument("--force", action="store_true", help="replace --out even if it is not a previous build")
+    p.add_argument("--force", action="store_true", help="replace a previous build even if its files were changed since it was written "
+                   "(files it did not write are never replaced)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="processes that read and check source parts in parallel (default: one per core, at most 8)")

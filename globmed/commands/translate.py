@@ -9,6 +9,9 @@ from pathlib import Path
 
 from globmed.errors import GlobmedError
 
+EXIT_OK, EXIT_SOME_FAILED, EXIT_ALL_FAILED = 0, 3, 4
+"""``globmed translate``'s exit status (2 is a usage or input error, as for every command)."""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -17,7 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Read a source, translate its entries of the config's source_lang into --to languages "
         "and write OUT/translations.jsonl (entries with provenance), OUT/rejects.jsonl (failed or "
         "low-quality translations, with the reason) and OUT/translate_report.json. A rerun resumes from "
-        "the cache and never repeats a finished request.",
+        "the cache and never repeats a finished request. Exit status: 0 every translation was made "
+        "(some may be dropped by quality checks), 3 some translation requests failed (see rejects.jsonl; "
+        "a rerun retries only those), 4 every request failed, 2 a usage or input error.",
     )
     p.add_argument("--config", required=True, type=Path, help="translation config YAML (see recipes/translate/)")
     p.add_argument("--source", required=True, metavar="NAME[=PATH]", help="the source adapter (and its files)")
@@ -76,4 +81,12 @@ def run(args: argparse.Namespace) -> int:
     os.replace(out / ".translate_report.json.part", out / "translate_report.json")
     print(translator.summary_text())
     print(f"wrote {out / 'translations.jsonl'} and {out / 'rejects.jsonl'}")
-    return 0
+    return exit_status(summary)
+
+
+def exit_status(summary: dict) -> int:
+    """0 when no translation request failed, 3 when some did, 4 when all did (and at least one was made)."""
+    failed, attempted = summary["failed"], summary["failed"] + summary["translated"]
+    if not failed:
+        return EXIT_OK
+    return EXIT_ALL_FAILED if failed == attempted else EXIT_SOME_FAILED

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from globmed.errors import GlobmedError
-from globmed.http_json import Fatal, Retryable, backoff_delay, post_json
+from globmed.http_json import Fatal, Retryable, backoff_delay, post_json, redact
 from globmed.languages import get_language
 from globmed.translate.backends import Job, Outcome, TranslationBackend
 from globmed.translate.config import TranslateConfig
@@ -110,7 +110,7 @@ class ChatCompletionsBackend(TranslationBackend):
 
     # ------------------------------------------------------------------ helpers
     def redact(self, text: str) -> str:
-        return text.replace(self._key, "[REDACTED]") if self._key else text
+        return redact(text, self._key)
 
     def _endpoint(self) -> str:
         with self._lock:

@@ -131,7 +131,8 @@ class Translator:
         rate = s["jobs"] / s["seconds"] if s["seconds"] else 0.0
         return (f"translate {s['source_lang']} -> {','.join(s['targets'])} with {s['system']}: "
                 f"{s['entries_in']:,} entries, {s['accepted']:,} translations kept, "
-                f"{s['rejected_quality']:,} dropped by quality checks, {s['failed']:,} failed, "
+                f"{s['rejected_quality']:,} dropped by quality checks, "
+                f"{s['failed']:,} of {s['translated'] + s['failed']:,} translations failed, "
                 f"{s['skipped_native']:,} not made (native rows exist)\n"
                 f"requests {s['requests']:,}, cache hits {s['cache_hits']:,}, tokens {s['prompt_tokens']:,} in / "
                 f"{s['completion_tokens']:,} out, {s['seconds']:.1f}s ({rate:.1f} translations/s)")
