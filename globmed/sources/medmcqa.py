@@ -18,7 +18,9 @@ The adapter takes the encoding from the file form, never from the values: ``.jso
 -> 1-based, ``.parquet`` -> 0-based (:data:`COP_BASE`). A value outside the range is a reject.
 
 - The public **test** split has no answer key (the authors withhold it; ``cop`` is missing,
-  null or -1): each such row is rejected with that reason, so the build states it.
+  null or -1): each such row is rejected with that reason, marked *expected* (a documented gap:
+  not a ``--strict`` failure). The same in a train/dev row is a malformed row ("no answer").
+- A field of the wrong type (a JSON list as ``question``, an object as ``cop``) is a reject.
 - ``exp`` (the expert explanation) -> ``explanation``; null or NaN -> empty.
 - ``choice_type == "multi"`` rows still carry one ``cop``: they map to that one letter (the
   release has no other correct options to add).
@@ -41,7 +43,7 @@ from globmed.sources._files import (
     split_from_name,
     text,
 )
-from globmed.sources._rows import RowError, RowMappedSource
+from globmed.sources._rows import ExpectedGap, RowError, RowMappedSource
 from globmed.sources.base import ReadInParts, Reject, register
 
 OPTION_KEYS = ("opa", "opb", "opc", "opd")
@@ -88,16 +90,21 @@ class MedMCQASource(ReadInParts, RowMappedSource):
         """``cop_base``: the value of the first option's ``cop`` (1 in the release's JSON files, the
         default, also for the GlobMed Hub translations, which are JSON; 0 in the Hub Parquet)."""
         base = cop_base
-        qid = text(row.get("id")) or fallback_id
-        question = text(row.get("question"))
+        qid = text(row.get("id"), "id") or fallback_id
+        question = text(row.get("question"), "question")
         if not question:
             raise RowError("missing question")
-        missing = [k for k in OPTION_KEYS if not text(row.get(k))]
+        options = [text(row.get(k), k) for k in OPTION_KEYS]
+        missing = [k for k, o in zip(OPTION_KEYS, options, strict=True) if not o]
         if missing:
             raise RowError(f"empty option(s) {', '.join(missing)}")
         cop = row.get("cop")
         if cop is None or (isinstance(cop, float) and cop != cop) or cop == -1 or cop == "":
-            raise RowError(NO_KEY)
+            if split == "test":
+                raise ExpectedGap(NO_KEY)
+            raise RowError(f"no answer: cop is {cop!r} in a {split or 'split-less'} file")
+        if isinstance(cop, bool) or not isinstance(cop, int | float | str):
+            raise RowError(f"cop must be an option number, got {type(cop).__name__} {cop!r}")
         try:
             index = int(cop) - base
         except (TypeError, ValueError):
@@ -110,7 +117,7 @@ class MedMCQASource(ReadInParts, RowMappedSource):
             source_id=qid,
             task="mcq",
             question=question,
-            options=[text(row[k]) for k in OPTION_KEYS],
+            options=options,
             answer=[letter(index)],
-            explanation=text(row.get("exp")),
+            explanation=text(row.get("exp"), "exp"),
         )
