@@ -120,6 +120,41 @@ def iter_rows(path: Path) -> Iterator[tuple[int, Any]]:
         raise GlobmedError(f"{path}: unsupported file type {suffix!r} (expected .jsonl, .json, .csv, .tsv, .parquet)")
 
 
+def columns_of(path: Path) -> list[str] | None:
+    """The column names of a table file (a CSV/TSV header, a Parquet schema); ``None`` for JSON,
+    whose records each carry their own keys, and for a file without a header (an empty one)."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        import csv
+
+        with open(path, encoding="utf-8-sig", newline="", errors="surrogateescape") as fh:
+            try:
+                return next(csv.reader(fh, delimiter="\t" if suffix == ".tsv" else ","), None)
+            except csv.Error:
+                return None  # the reader names the problem with its line
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return list(pq.read_schema(path).names)
+        except Exception:  # unreadable: the reader names the file
+            return None
+    return None
+
+
+def require_columns(path: Path, required: Iterable[str | tuple[str, ...]]) -> None:
+    """One error naming the file and the column when a table file lacks a required column (a tuple:
+    one of these alternatives), instead of one reject per row. JSON files are not checked here."""
+    columns = columns_of(path)
+    if columns is None:
+        return
+    for need in required:
+        options = (need,) if isinstance(need, str) else need
+        if not any(o in columns for o in options):
+            raise GlobmedError(f"{path}: missing column {' or '.join(options)} "
+                               f"(the file has {', '.join(columns) or 'none'})")
+
+
 PART_BYTES = 4 << 20
 """About how much of a JSON Lines file one part holds (see :func:`row_parts`)."""
 PART_ROWS = 20_000

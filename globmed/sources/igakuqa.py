@@ -28,7 +28,8 @@ Answer encodings and what this adapter does with each (deliberate):
   its text). A row with an empty answer list is treated as voided and **rejected** with that
   reason.
 - ``text_only: false`` items refer to a figure ("別に示す") that the release does not include:
-  **rejected** ("needs an image").
+  **rejected** ("needs an image"), marked *expected* (a documented gap: not a ``--strict`` failure).
+- A line that is not UTF-8 or not JSON, or a field of the wrong type, is a reject naming its line.
 - ``explanation``: the metadata ``reason`` (why the ``kinki`` choices are contraindicated)
   when the metadata file is present and the reason is non-empty; else empty.
 - IgakuQA is an evaluation benchmark: every item is ``upstream_split = "test"``.
@@ -111,6 +112,9 @@ class IgakuQASource(Source):
         pid = row.get("problem_id")
         if not isinstance(pid, str) or not pid.strip():
             return self.reject(file, rowno, "missing problem_id", lang="ja")
+        if row.get("problem_text") is not None and not isinstance(row.get("problem_text"), str):
+            return self.reject(file, rowno, f"problem_text must be text, got {type(row['problem_text']).__name__}",
+                               id=pid, lang="ja")
         text = row.get("problem_text").strip() if isinstance(row.get("problem_text"), str) else ""
         if not text:
             return self.reject(file, rowno, "empty problem_text", id=pid, lang="ja")
@@ -124,7 +128,7 @@ class IgakuQASource(Source):
             return self.reject(file, rowno, "voided question: no official answer", id=pid, lang="ja")
         if row.get("text_only") is False:
             return self.reject(file, rowno, "needs an image that the release does not include (text_only: false)",
-                               id=pid, lang="ja")
+                               id=pid, lang="ja", expected=True)
         common: dict[str, Any] = dict(
             source=self.name, lang="ja", source_id=pid, question=text, explanation=reasons.get(pid, ""),
             license=self.license, upstream_split="test", upstream_file=str(file), upstream_row=rowno,

@@ -39,6 +39,7 @@ from globmed.sources._files import (
     RowPart,
     files_under,
     iter_row_part,
+    require_columns,
     row_parts,
     split_from_name,
     text,
@@ -50,6 +51,8 @@ OPTION_KEYS = ("opa", "opb", "opc", "opd")
 COP_BASE: dict[str, int] = {".json": 1, ".jsonl": 1, ".parquet": 0}
 """The first option's ``cop`` value, by file form (original release 1-based, Hub Parquet 0-based)."""
 HUB_REPO = "openlifescienceai/medmcqa"
+REQUIRED = ("question", *OPTION_KEYS, "cop")
+"""Columns a Parquet file must have (one error naming the file and column, not a reject per row)."""
 NO_KEY = "no answer key: the public MedMCQA test set withholds its answers"
 
 
@@ -73,10 +76,21 @@ class MedMCQASource(ReadInParts, RowMappedSource):
         root = self.resolve_path(path)
         if not self.check_langs(langs):
             return []
-        return [part for file in files_under(root, COP_BASE) for part in row_parts(file, self.part_bytes)]
+        parts: list[RowPart | Path] = []
+        for file in files_under(root, COP_BASE):
+            # a file it cannot place: one part, its file-level reject
+            parts += row_parts(file, self.part_bytes) if split_from_name(file.name) else [file]
+        return parts
 
-    def read_shard(self, path: Path | None, langs: Collection[str] | None, shard: RowPart) -> Iterator[Entry | Reject]:
+    def read_shard(self, path: Path | None, langs: Collection[str] | None,
+                   shard: RowPart | Path) -> Iterator[Entry | Reject]:
+        if isinstance(shard, Path):
+            yield self.reject(shard, None, f"file name {shard.name!r} names no split (expected train, dev or "
+                              "test in it)", lang="en")
+            return
         file = shard.path
+        if shard.first_row == 1 and (shard.lines is None or shard.lines.start == 0):
+            require_columns(file, REQUIRED)  # once per file (its first part): Parquet and CSV only
         split = split_from_name(file.name)
         cop_base = COP_BASE[file.suffix.lower()]
         for rowno, row in iter_row_part(shard):
