@@ -254,9 +254,10 @@ class _Stream:
         for step, stats in zip(self.steps, self.stats, strict=True):
             result = step(batch)
             stats.record(result.batch["lang"], result.keep, result.reasons)
+            counts = getattr(step, "counts_for_strict", False)  # field_limits: a bad upstream row
             for i, kept in enumerate(result.keep):
                 if not kept:
-                    self.rejects.append((_step_reject(result.batch, i, step.name, result.reasons[i]), False))
+                    self.reject(_step_reject(result.batch, i, step.name, result.reasons[i]), counts)
             batch = select(result.batch, result.keep)
         table = pa.Table.from_pydict(batch, schema=PIPELINE_SCHEMA)
         for step in self.table_steps:
