@@ -58,10 +58,32 @@ def iter_parquet(path: Path) -> Iterator[tuple[int, Any]]:
     try:
         table = pq.read_table(path)
     except Exception as exc:  # a broken file is the user's to fix: name it
-        raise GlobmedError(f"cannot read {path} as Parquet: {exc}") from None
+        raise GlobmedError(f"cannot read {path} as Parquet: {_one_line(exc)}") from None
     if not table.num_rows:
         yield None, ValueError(EMPTY_FILE)
-    yield from enumerate(table.to_pylist(), 1)
+    yield from enumerate(parquet_rows(table, path), 1)
+
+
+def parquet_rows(table: Any, path: Path) -> list[dict[str, Any]]:
+    """``table.to_pylist()``; a string cell that is not UTF-8 (Parquet does not check) is an error
+    naming the file and the column, not a ``UnicodeDecodeError``."""
+    try:
+        return table.to_pylist()
+    except UnicodeDecodeError:
+        bad = next((name for name in table.column_names if _undecodable_column(table.column(name))), "?")
+        raise GlobmedError(f"{path}: column {bad} holds text that is not valid UTF-8") from None
+
+
+def _undecodable_column(column: Any) -> bool:
+    try:
+        column.to_pylist()
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 def is_json_lines(path: Path) -> bool:
@@ -211,8 +233,10 @@ def iter_row_part(part: RowPart) -> Iterator[tuple[int | str, Any]]:
         try:
             table = pq.ParquetFile(part.path).read_row_groups(list(part.row_groups))
         except Exception as exc:
-            raise GlobmedError(f"cannot read {part.path} as Parquet: {exc}") from None
-        yield from enumerate(table.to_pylist(), part.first_row)
+            raise GlobmedError(f"cannot read {part.path} as Parquet: {_one_line(exc)}") from None
+        if not table.num_rows and part.first_row == 1:
+            yield None, ValueError(EMPTY_FILE)
+        yield from enumerate(parquet_rows(table, part.path), part.first_row)
     else:
         yield from iter_rows(part.path)
 

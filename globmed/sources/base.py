@@ -308,7 +308,8 @@ def load_json(path: Path) -> Any:
     try:
         return json.loads(content)
     except json.JSONDecodeError as exc:
-        cut = " (the file ends early: cut short?)" if exc.pos >= len(content.rstrip()) else ""
+        ended = exc.pos >= len(content.rstrip()) or exc.msg.startswith("Unterminated string")  # ran into the end
+        cut = " (the file ends early: cut short?)" if ended else ""
         raise GlobmedError(f"{path}, line {exc.lineno} column {exc.colno}: not valid JSON: {exc.msg}{cut}") from None
 
 
@@ -322,8 +323,9 @@ def iter_csv(path: Path, *, required: Collection[str] = (), bad_rows: bool = Fal
     """Rows of a CSV/TSV file as dicts; the row number counts the header as row 1 (a row's line is
     named in errors: a quoted cell may span lines). ``required``: columns the header must have, else one error naming the file and the
     columns. A row that is not UTF-8, or has more or fewer cells than the header, is an error naming
-    the file and the line; with ``bad_rows`` it is yielded as a ``ValueError`` instead (the adapter
-    rejects it and goes on), and a file without rows yields ``(None, ValueError(EMPTY_FILE))``."""
+    the file and the line, and so is a file without rows; with ``bad_rows`` each is yielded as a
+    ``ValueError`` instead (the adapter rejects it and goes on), the empty file as the one file-level
+    row ``(None, ValueError(EMPTY_FILE))``."""
     csv.field_size_limit(_CSV_FIELD_LIMIT)
     fh = open_text(path, newline="", errors="surrogateescape")
     with fh:
@@ -331,11 +333,11 @@ def iter_csv(path: Path, *, required: Collection[str] = (), bad_rows: bool = Fal
         try:
             header = next(reader, None)
             if header is None:
-                if required:
-                    raise GlobmedError(f"{path}: empty file (expected a header with {', '.join(required)})")
-                if bad_rows:
+                if bad_rows and not required:
                     yield None, ValueError(EMPTY_FILE)
-                return
+                    return
+                raise GlobmedError(f"{path}: empty file (expected a header row{': ' if required else ''}"
+                                   f"{', '.join(required)})")
             if any(_has_undecodable(c) for c in header):
                 raise GlobmedError(f"{path}, line 1: the header is not valid UTF-8")
             missing = [c for c in required if c not in header]
@@ -358,9 +360,10 @@ def iter_csv(path: Path, *, required: Collection[str] = (), bad_rows: bool = Fal
                     yield rowno, ValueError(f"{problem} (line {start})")
                 else:
                     raise GlobmedError(f"{path}, row {rowno} (line {start}): {problem}")
-            any_row = rowno > 1
-            if not any_row and bad_rows:
+            if rowno == 1 and bad_rows:
                 yield None, ValueError(EMPTY_FILE)
+            elif rowno == 1:
+                raise GlobmedError(f"{path}: {EMPTY_FILE} (a header only)")
         except csv.Error as exc:
             raise GlobmedError(f"{path}, line {reader.line_num}: not valid CSV: {exc}") from None
 
