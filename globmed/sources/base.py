@@ -214,22 +214,10 @@ def _json_line(line: bytes) -> Any:
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int | None, Any]]:
     """1-based line numbers; a line that is not UTF-8 or not JSON yields the ``ValueError``. Blank
-    lines are skipped; a file with no line at all yields one ``(None, ValueError(EMPTY_FILE))``."""
-    try:
-        fh = open(path, "rb")
-    except OSError as exc:
-        raise GlobmedError(f"cannot read {path}: {exc.strerror}") from None
-    any_row = False
-    with fh:
-        for lineno, line in enumerate(fh, 1):
-            if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
-            if not line.strip():
-                continue
-            any_row = True
-            yield lineno, _json_line(line)
-    if not any_row:
-        yield None, ValueError(EMPTY_FILE)
+    lines are skipped; a file with no line at all yields one ``(None, ValueError(EMPTY_FILE))``.
+    Read in parts of a few MB (:func:`jsonl_shards`), each decoded at once."""
+    for shard in jsonl_shards(path):
+        yield from iter_jsonl_shard(shard)
 
 
 @dataclass(frozen=True)
@@ -275,14 +263,23 @@ def iter_jsonl_shard(shard: JsonlShard) -> Iterator[tuple[int | None, Any]]:
         raise GlobmedError(f"cannot read {shard.path}: {exc.strerror}") from None
     if shard.start == 0 and data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    any_row = False
-    for lineno, line in enumerate(data.split(b"\n"), shard.first_line):
+    if shard.start == 0 and shard.end == 0:
+        yield None, ValueError(EMPTY_FILE)
+        return
+    try:  # the whole part at once (fast); else line by line, so the broken line alone is a bad row
+        lines: list[str] | list[bytes] = data.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        lines = data.split(b"\n")
+    for lineno, line in enumerate(lines, shard.first_line):
         if not line.strip():
             continue
-        any_row = True
-        yield lineno, _json_line(line)
-    if not any_row and shard.start == 0 and shard.end == 0:
-        yield None, ValueError(EMPTY_FILE)
+        if isinstance(line, bytes):
+            yield lineno, _json_line(line)
+            continue
+        try:
+            yield lineno, json.loads(line)
+        except ValueError as exc:
+            yield lineno, ValueError(f"not valid JSON: {exc}")
 
 
 def read_text(path: Path) -> str:
