@@ -55,7 +55,8 @@ def iter_records(path: Path) -> Iterator[dict[str, Any]]:
                 raise GlobmedError(f"{path}, line {n}: not a JSON result record ({exc})") from None
             if not isinstance(rec, dict):
                 raise GlobmedError(f"{path}, line {n}: a result record must be a JSON object, got {type(rec).__name__}")
-            if not isinstance(rec.get("key"), str) or not rec["key"]:
+            key = rec.get("key")
+            if isinstance(key, bool) or not isinstance(key, str | int) or key == "":
                 raise GlobmedError(f"{path}, line {n}: result record without a \"key\" (<mode>|k<shots>|<item id>)")
             yield rec
 
