@@ -160,6 +160,7 @@ CASES: dict[str, tuple[Callable[[Path, Spec], None], str]] = {
 class Outcome:
     rc: int
     stderr: str
+    stdout: str
     rejects: list[dict[str, Any]]
 
 
@@ -173,11 +174,12 @@ def build(name: str, path: Path, out: Path, capsys: Any, *extra: str) -> Outcome
     capsys.readouterr()
     rc = main(["build", "--profile", "extended", "--source", f"{name}={path}", "--out", str(out),
                "--no-progress", "--workers", "1", *ONLY_LIMITS, *extra])
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
     rejects_file = out / "rejects.jsonl"
     rejects = ([json.loads(line) for line in rejects_file.read_text(encoding="utf-8").splitlines()]
                if rc == 0 and rejects_file.exists() else [])
-    return Outcome(rc, err, rejects)
+    return Outcome(rc, err, captured.out, rejects)
 
 
 def error_line(outcome: Outcome) -> str:

@@ -183,6 +183,7 @@ def test_medmcqa_cop_null_in_train_is_no_answer_and_withheld_test_answers_are_ex
         assert "withholds its answers" in by_row["test.json", row]["reason"]
     report = json.loads((tmp_path / "out" / "build_report.json").read_text())
     assert report["rejects"]["total"] == 3 and report["rejects"]["expected"] == 2
+    assert "rejected rows: 3, 2 of them expected (documented upstream gaps)" in outcome.stdout
 
     # --strict fails on the malformed train row, and passes once only the documented gap is left
     strict = build("medmcqa", folder, tmp_path / "out2", capsys, "--strict")
@@ -293,3 +294,17 @@ def test_bench_results_line_without_key_is_one_error_naming_file_and_line(tmp_pa
     path.write_bytes(b'{"key": "mcq|k0|\xff"}\n')
     with pytest.raises(GlobmedError, match=re.escape(f"{path}, line 1: not valid UTF-8")):
         load_results([path])
+
+
+def test_igakuqa_file_it_cannot_place_beside_the_questions_is_a_file_level_reject(tmp_path):
+    from globmed.sources import Reject, get_source
+
+    folder = copy_fixture(FIXTURES / "igakuqa", tmp_path / "igakuqa")
+    stray = folder / "data" / "2018" / "112-A_gpt4.jsonl"
+    stray.write_text('{"problem_id": "112A1", "prediction": "a"}\n', encoding="utf-8")
+    (folder / "baseline_results" / "2018").mkdir(parents=True)  # the repository's model outputs: not read
+    (folder / "baseline_results" / "2018" / "112-A_gpt4.jsonl").write_text("{}\n", encoding="utf-8")
+    rejects = [r for r in get_source("igakuqa").read(folder) if isinstance(r, Reject) and r.row is None]
+    assert [(Path(r.file).name, r.reason.split(" that")[0]) for r in rejects] == [
+        ("112-A_gpt4.jsonl", "a .jsonl file beside the question files")]
+    assert Path(rejects[0].file).parent.name == "2018" and "baseline_results" not in rejects[0].file

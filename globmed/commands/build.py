@@ -121,7 +121,8 @@ def summary(report: dict, out: Path) -> str:
         tier = report["languages"][code]["tier"]
         lines.append(f"{code:<6}{tier:<6}{c['train']:>8,}{c['validation']:>8,}{c['test']:>8,}")
     rej = report["rejects"]
-    lines.append(f"rejected rows: {rej['total']:,}" + (f" (see {out / 'rejects.jsonl'})" if rej["total"] else ""))
+    expected = f", {rej['expected']:,} of them expected (documented upstream gaps)" if rej.get("expected") else ""
+    lines.append(f"rejected rows: {rej['total']:,}{expected}" + (f" (see {out / 'rejects.jsonl'})" if rej["total"] else ""))
     for step in report["steps"]:
         lines.append(f"step {step['step']}: {step['entries_in']:,} in, {step['entries_out']:,} out")
     if report["languages_without_entries"]:

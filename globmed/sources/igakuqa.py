@@ -88,6 +88,9 @@ class IgakuQASource(Source):
         files = self.files(root)
         if not files:
             yield self.reject(root, None, "no <exam>-<block>.jsonl question file found (e.g. 112-A.jsonl)")
+        for other in self.unplaced(files):
+            yield self.reject(other, None, "a .jsonl file beside the question files that is neither <exam>-<block>.jsonl "
+                              "nor its _metadata / _translate file", lang="ja")
         for file in files:
             reasons = self._reasons(file.with_name(file.stem + "_metadata.jsonl"))
             for rowno, row in iter_jsonl(file):
@@ -95,6 +98,15 @@ class IgakuQASource(Source):
                     yield self.reject(file, rowno, str(row), lang="ja")
                     continue
                 yield self._entry(row, file, rowno, reasons)
+
+    @staticmethod
+    def unplaced(files: list[Path]) -> list[Path]:
+        """``.jsonl`` files in the question files' folders that the adapter cannot place (the
+        repository's ``baseline_results/`` holds model outputs in folders of their own: not read)."""
+        known = {f.name for f in files} | {f"{f.stem}{suffix}" for f in files
+                                           for suffix in ("_metadata.jsonl", "_translate.jsonl")}
+        folders = sorted({f.parent for f in files})
+        return [p for folder in folders for p in sorted(folder.glob("*.jsonl")) if p.name not in known]
 
     @staticmethod
     def _reasons(meta: Path) -> dict[str, str]:
