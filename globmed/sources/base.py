@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass
@@ -317,9 +318,9 @@ the quality step's size limits (``limits:`` in quality.yaml) with a reason, inst
 
 def iter_csv(path: Path, *, required: Collection[str] = (), bad_rows: bool = False,
              **kwargs: Any) -> Iterator[tuple[int | None, Any]]:
-    """Rows of a CSV/TSV file as dicts; the row number counts the header as row 1 (a row's line is
-    named in errors: a quoted cell may span lines). ``required``: columns the header must have, else one error naming the file and the
-    columns. A row that is not UTF-8, or has more or fewer cells than the header, is an error naming
+    """Rows of a CSV/TSV file as dicts; the row number counts the header as row 1 (errors also name
+    the row's line: a quoted cell may span lines). ``required``: columns the header must have, else
+    one error naming the file and the columns. A row that is not UTF-8, or has more or fewer cells than the header, is an error naming
     the file and the line, and so is a file without rows; with ``bad_rows`` each is yielded as a
     ``ValueError`` instead (the adapter rejects it and goes on), the empty file as the one file-level
     row ``(None, ValueError(EMPTY_FILE))``."""
@@ -373,9 +374,12 @@ def _csv_problem(cells: list[str], width: int) -> str | None:
     return None
 
 
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
 def _has_undecodable(value: str) -> bool:
     """Whether text read with ``errors="surrogateescape"`` held bytes that are not UTF-8."""
-    return any("\udc80" <= ch <= "\udcff" for ch in value)
+    return _UNDECODABLE.search(value) is not None
 
 
 def open_text(path: Path, newline: str | None = None, errors: str = "strict"):
