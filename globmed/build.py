@@ -376,7 +376,7 @@ def _build_into(
                     origins += stream.to_translate
             finally:
                 _SHARD_CONTEXT = None
-            _check_not_empty(source, path, read_items, per_source[source.name],
+            _check_not_empty(source, path, read_items, per_source[source.name] + len(origins),
                              bool(tasks) and not read_langs.isdisjoint(source.languages), rejects.first.get(source.name))
             if translate is not None and origins:  # after the whole source: native rows win over translations
                 stream = _Stream(opts, wanted, steps_only, table_steps)

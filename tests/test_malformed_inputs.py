@@ -308,3 +308,34 @@ def test_igakuqa_file_it_cannot_place_beside_the_questions_is_a_file_level_rejec
     assert [(Path(r.file).name, r.reason.split(" that")[0]) for r in rejects] == [
         ("112-A_gpt4.jsonl", "a .jsonl file beside the question files")]
     assert Path(rejects[0].file).parent.name == "2018" and "baseline_results" not in rejects[0].file
+
+
+class _CopyToSwahili:
+    """A translator stub: every English entry again as Swahili (enough for the build's bookkeeping)."""
+
+    source_lang = "en"
+    targets = ["sw"]
+
+    def __call__(self, entries, skip_ids):
+        from globmed.schema import Entry, Translation
+
+        for e in entries:
+            yield Entry.create(source=e.source, lang="sw", source_id=e.id.split("/")[-1], task=e.task,
+                               question=e.question, options=e.options, answer=e.answer, license=e.license,
+                               origin_id=e.origin_id, translation=Translation(system="stub", source_lang="en"))
+
+    def summary(self):
+        return {}
+
+
+def test_a_source_read_only_to_be_translated_is_not_empty(tmp_path):
+    from globmed.build import BuildOptions
+    from globmed.build import build as run_build
+    from globmed.sources.base import SourceSpec
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "en.jsonl").write_bytes((DEMO / "en.jsonl").read_bytes())
+    report = run_build(BuildOptions(out=tmp_path / "out", sources=[SourceSpec("demo", tmp_path / "src")],
+                                    profile=None, langs=["sw"], progress=False, workers=1,
+                                    translate=_CopyToSwahili()))
+    assert report["configs"] == ["sw"] and report["counts"]["total"] > 0
