@@ -102,14 +102,14 @@ class _RejectLog:
     by_step: Counter = field(default_factory=Counter)
     by_reason: Counter = field(default_factory=Counter)
 
-    def __post_init__(self) -> None:
-        # backslashreplace: a reason quoting undecodable upstream bytes is written as a JSON escape, not a crash
-        self._fh = open(self.path, "w", encoding="utf-8", errors="backslashreplace")
-
     first: dict[str, str] = field(default_factory=dict)
     """Each source's first reject, where and why (named when a source yields no entry)."""
     expected: int = 0
     """Rejects marked ``expected`` (documented gaps of an upstream release); never a ``--strict`` failure."""
+
+    def __post_init__(self) -> None:
+        # backslashreplace: a reason quoting undecodable upstream bytes is written as a JSON escape, not a crash
+        self._fh = open(self.path, "w", encoding="utf-8", errors="backslashreplace")
 
     def add(self, reject: Reject, *, fail_if_strict: bool = True) -> None:
         if self.strict and fail_if_strict and not reject.expected:
@@ -117,7 +117,8 @@ class _RejectLog:
         self._fh.write(json.dumps(reject.to_dict(), ensure_ascii=False, sort_keys=True) + "\n")
         self.total += 1
         self.expected += reject.expected
-        self.first.setdefault(reject.source, f"{reject.where}: {reject.reason}")
+        if reject.source not in self.first:
+            self.first[reject.source] = f"{reject.where}: {reject.reason}"[:300]
         self.by_source[reject.source] += 1
         self.by_step[reject.step] += 1
         self.by_reason[_reason_key(reject.reason)] += 1
