@@ -105,14 +105,23 @@ class _RejectLog:
     by_step: Counter = field(default_factory=Counter)
     by_reason: Counter = field(default_factory=Counter)
 
+    first: dict[str, str] = field(default_factory=dict)
+    """Each source's first reject, where and why (named when a source yields no entry)."""
+    expected: int = 0
+    """Rejects marked ``expected`` (documented gaps of an upstream release); never a ``--strict`` failure."""
+
     def __post_init__(self) -> None:
-        self._fh = open(self.path, "w", encoding="utf-8")
+        # backslashreplace: a reason quoting undecodable upstream bytes is written as a JSON escape, not a crash
+        self._fh = open(self.path, "w", encoding="utf-8", errors="backslashreplace")
 
     def add(self, reject: Reject, *, fail_if_strict: bool = True) -> None:
-        if self.strict and fail_if_strict:
+        if self.strict and fail_if_strict and not reject.expected:
             raise SourceRowError(reject.source, reject.file, reject.row, reject.reason)
         self._fh.write(json.dumps(reject.to_dict(), ensure_ascii=False, sort_keys=True) + "\n")
         self.total += 1
+        self.expected += reject.expected
+        if reject.source not in self.first:
+            self.first[reject.source] = f"{reject.where}: {reject.reason}"[:300]
         self.by_source[reject.source] += 1
         self.by_step[reject.step] += 1
         self.by_reason[_reason_key(reject.reason)] += 1
@@ -122,11 +131,12 @@ class _RejectLog:
 
     def reopen(self) -> None:
         """Append again after :meth:`close` (the whole-build steps reject after the stream)."""
-        self._fh = open(self.path, "a", encoding="utf-8")
+        self._fh = open(self.path, "a", encoding="utf-8", errors="backslashreplace")
 
     def summary(self) -> dict[str, Any]:
         return {
             "total": self.total,
+            "expected": self.expected,
             "by_source": dict(sorted(self.by_source.items())),
             "by_step": dict(sorted(self.by_step.items())),
             "by_reason": dict(self.by_reason.most_common()),
@@ -177,11 +187,13 @@ class _Stream:
         self.seen: dict[str, str] = {}
         self.admitted: list[tuple[str, str]] = []  # (id, where) of every valid entry, in read order
         self.per_source: Counter = Counter()
+        self.read_items = 0  # entries and rejects the source yielded, of any language
         self.other_lang: Counter = Counter()
         self.to_translate: list[Entry] = []
         self.pending: list[Entry] = []
 
     def reject(self, reject: Reject, strict_applies: bool) -> None:
+        strict_applies = strict_applies and not reject.expected
         if self.opts.strict and strict_applies:
             raise SourceRowError(reject.source, reject.file, reject.row, reject.reason)
         self.rejects.append((reject, strict_applies))
@@ -221,9 +233,10 @@ class _Stream:
         for step, stats in zip(self.steps, self.stats, strict=True):
             result = step(batch)
             stats.record(result.batch["lang"], result.keep, result.reasons)
+            counts = getattr(step, "counts_for_strict", False)  # field_limits: a bad upstream row
             for i, kept in enumerate(result.keep):
                 if not kept:
-                    self.rejects.append((_step_reject(result.batch, i, step.name, result.reasons[i]), False))
+                    self.reject(_step_reject(result.batch, i, step.name, result.reasons[i]), counts)
             batch = select(result.batch, result.keep)
         table = pa.Table.from_pydict(batch, schema=PIPELINE_SCHEMA)
         for step in self.table_steps:
@@ -251,6 +264,7 @@ def _read_shard(task: tuple[int, Any]) -> _Stream:
     source, path = sources[source_index]
     stream = _Stream(opts, wanted, steps, table_steps)
     for item in source.read_shard(path, read_langs, shard):
+        stream.read_items += 1
         stream.admit(source.name, item)
     return stream.drain()
 
@@ -332,13 +346,17 @@ def _build_into(
             tasks = [(index, shard) for shard in source.shards(path, read_langs)]
             _SHARD_CONTEXT = (opts, wanted, sources, steps_only, table_steps, read_langs)
             origins: list[Entry] = []
+            read_items = 0
             try:
                 for stream in tqdm(_shard_results(tasks, workers), total=len(tasks), desc=f"read {source.name}",
                                    unit=" part", disable=not opts.progress):
                     take(stream)
+                    read_items += stream.read_items
                     origins += stream.to_translate
             finally:
                 _SHARD_CONTEXT = None
+            _check_not_empty(source, path, read_items, per_source[source.name] + len(origins),
+                             bool(tasks) and not read_langs.isdisjoint(source.languages), rejects.first.get(source.name))
             if translate is not None and origins:  # after the whole source: native rows win over translations
                 stream = _Stream(opts, wanted, steps_only, table_steps)
                 for out in translate(origins, skip_ids=seen):
@@ -370,6 +388,22 @@ def _build_into(
                                    encoding="utf-8")
     (tmp / CARD_FILE).write_text(render_dataset_card(report), encoding="utf-8")
     return report
+
+
+def _check_not_empty(source: Source, path: Path | None, read_items: int, entries: int, wanted: bool,
+                     first_reject: str | None) -> None:
+    """A source that yields no entry at all is an error, with or without ``--strict``: an empty or
+    wrong file would otherwise build "successfully" with nothing from it. A source none of whose
+    languages the build wants is not read, and not an error."""
+    if not wanted or entries:
+        return
+    where = "its default location" if path is None else str(path)
+    if read_items:
+        why = f"; the first reject: {first_reject}" if first_reject else " (all in other languages)"
+        raise GlobmedError(f"source {source.name!r}: {where}: no entry for the build's languages out of "
+                           f"{read_items:,} rows read{why}")
+    raise GlobmedError(f"source {source.name!r}: {where}: no rows (an empty file or folder?) "
+                       f"(expected {source.expected_files})")
 
 
 def _run_split_steps(table: pa.Table, steps: list[tuple[TableStep, StepStats]], rejects: _RejectLog,

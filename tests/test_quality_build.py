@@ -48,7 +48,7 @@ def test_seeded_defects_are_found_with_few_false_removals(seeded):
 def test_report_and_card_show_each_step_per_language(seeded):
     _, report, rejects, out = seeded
     steps = {s["step"]: s for s in report["steps"]}
-    assert list(steps) == ["normalise", "language_id", "task_rules", "translation_rules", "exact_dedup",
+    assert list(steps) == ["field_limits", "normalise", "language_id", "task_rules", "translation_rules", "exact_dedup",
                            "near_dedup", "decontamination"]
     assert steps["normalise"]["entries_in"] == steps["normalise"]["entries_out"]
     for i in range(1, len(report["steps"])):  # each step starts where the previous stopped
@@ -95,6 +95,6 @@ def test_cli_errors_name_the_option(tmp_path: Path):
 def test_shipped_demo_set_passes_quality_without_removals(demo_build: Path):
     """The demo data is clean: every quality step keeps every entry of every language."""
     report = json.loads((demo_build / "build_report.json").read_text(encoding="utf-8"))
-    assert [s["step"] for s in report["steps"]][:2] == ["normalise", "language_id"]
+    assert [s["step"] for s in report["steps"]][:3] == ["field_limits", "normalise", "language_id"]
     removed = {s["step"]: s["entries_in"] - s["entries_out"] for s in report["steps"]}
     assert set(removed.values()) == {0}, removed

@@ -76,10 +76,10 @@ def test_liveqa_reads_both_reference_answer_tags_and_keeps_splits():
     }
 
 
-def test_liveqa_broken_xml_is_one_reject_not_a_crash(tmp_path):
+def test_liveqa_broken_xml_is_one_error_naming_file_and_position_not_a_crash(tmp_path):
     (tmp_path / "TREC-2017-LiveQA-Medical-Train-1.xml").write_text("<NLM-QUESTIONS><NLM-QUESTION>", encoding="utf-8")
-    items = list(get_source("liveqa").read(tmp_path))
-    assert len(items) == 1 and isinstance(items[0], Reject) and "not well-formed XML" in items[0].reason
+    with pytest.raises(GlobmedError, match=r"Train-1\.xml: not well-formed XML: .*line 1, column 29"):
+        list(get_source("liveqa").read(tmp_path))
 
 
 def test_medexpqa_maps_1_based_options_and_shares_origin_across_languages():

@@ -56,14 +56,29 @@ def is_judge_record(rec: dict[str, Any]) -> bool:
 
 
 def iter_records(path: Path) -> Iterator[dict[str, Any]]:
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.endswith("\n"):
+    """The result records of a results file. A line that is not UTF-8, not a JSON object, or has no
+    string ``key`` is an error naming the file and the line (a hand-edited or foreign file), never a
+    ``KeyError`` later; a last line cut short by a kill (no newline) is not a result and is skipped."""
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        raise GlobmedError(f"cannot read {path}: {exc.strerror}") from None
+    with fh:
+        for n, raw in enumerate(fh, 1):
+            if not raw.endswith(b"\n"):
                 return  # a line cut short by a kill: not a result
             try:
-                yield json.loads(line)
+                rec = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                raise GlobmedError(f"{path}, line {n}: not valid UTF-8 (byte {exc.start + 1} of the line)") from None
             except json.JSONDecodeError as exc:
                 raise GlobmedError(f"{path}, line {n}: not a JSON result record ({exc})") from None
+            if not isinstance(rec, dict):
+                raise GlobmedError(f"{path}, line {n}: a result record must be a JSON object, got {type(rec).__name__}")
+            key = rec.get("key")
+            if isinstance(key, bool) or not isinstance(key, str | int) or key == "":
+                raise GlobmedError(f"{path}, line {n}: result record without a \"key\" (<mode>|k<shots>|<item id>)")
+            yield rec
 
 
 def unique_records(records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:

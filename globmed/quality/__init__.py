@@ -1,7 +1,7 @@
 """Quality control of the build: a chain of small steps over the entry stream.
 
 Streaming steps (:class:`globmed.pipeline.Step`, on batches as they are read):
-``normalise`` -> ``language_id`` -> ``task_rules``. Whole-build steps
+``field_limits`` -> ``normalise`` -> ``language_id`` -> ``task_rules``. Whole-build steps
 (:class:`globmed.pipeline.TableStep`, after split assignment, test rows first):
 ``translation_rules`` -> ``exact_dedup`` -> ``near_dedup`` -> ``decontamination``.
 Everything is configured in ``quality.yaml`` beside this module; per-language language-ID
@@ -17,6 +17,7 @@ from globmed.quality.config import QualityConfig, load_quality_config
 from globmed.quality.decontam import DecontaminationStep
 from globmed.quality.dedup import ExactDedupStep, NearDedupStep
 from globmed.quality.langid import LanguageIdStep, default_model_path
+from globmed.quality.limits import FieldLimitsStep
 from globmed.quality.normalize import NormaliseStep
 from globmed.quality.rules import TaskRulesStep, TranslationRulesStep
 from globmed.quality.signatures import SignatureStore
@@ -31,7 +32,9 @@ def quality_steps(config: QualityConfig | None = None, langs: Sequence[str] | No
     dedup = config.section("dedup")
     workers = int(config.section("langid").get("workers", 1))
     store = SignatureStore(int(dedup.get("shingle_chars", 5)), int(dedup.get("num_perm", 64)), workers)
+    limits = config.data.get("limits")  # optional: a quality.yaml without it sets no size limits
     makers = {
+        "field_limits": lambda: FieldLimitsStep(limits, config.origin) if limits else None,
         "normalise": lambda: NormaliseStep(config.section("normalise")),
         "language_id": lambda: LanguageIdStep(config, list(langs) if langs else None),
         "task_rules": lambda: TaskRulesStep(config.section("rules")),
@@ -48,7 +51,7 @@ def quality_steps(config: QualityConfig | None = None, langs: Sequence[str] | No
 
 
 def step_names() -> tuple[str, ...]:
-    return ("normalise", "language_id", "task_rules", "translation_rules", "exact_dedup", "near_dedup",
+    return ("field_limits", "normalise", "language_id", "task_rules", "translation_rules", "exact_dedup", "near_dedup",
             "decontamination")
 
 

@@ -56,6 +56,8 @@ def load_quality_config(path: Path | None = None, *, lid_model: Path | None = No
     for name in ("normalise", "langid", "rules", "dedup", "decontamination", "scripts"):
         if not isinstance(data.get(name), dict):
             raise GlobmedError(f"{origin}: section {name!r} is missing or not a mapping")
+    if data.get("limits") is not None and not isinstance(data["limits"], dict):
+        raise GlobmedError(f"{origin}: section 'limits' is not a mapping of field -> characters")
     if lid_model is not None:
         data["langid"]["fasttext_model"] = str(lid_model)
     if workers is not None:

@@ -17,14 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from globmed.errors import GlobmedError
+from globmed.sources._rows import RowError
 from globmed.sources.base import (
+    EMPTY_FILE,
     JsonlShard,
     iter_csv,
     iter_jsonl,
     iter_jsonl_shard,
     jsonl_shards,
     load_json,
-    open_text,
 )
 
 SPLIT_WORDS: dict[str, str] = {
@@ -57,35 +58,66 @@ def iter_parquet(path: Path) -> Iterator[tuple[int, Any]]:
     try:
         table = pq.read_table(path)
     except Exception as exc:  # a broken file is the user's to fix: name it
-        raise GlobmedError(f"cannot read {path} as Parquet: {exc}") from None
-    yield from enumerate(table.to_pylist(), 1)
+        raise GlobmedError(f"cannot read {path} as Parquet: {_one_line(exc)}") from None
+    if not table.num_rows:
+        yield None, ValueError(EMPTY_FILE)
+    yield from enumerate(parquet_rows(table, path), 1)
+
+
+def parquet_rows(table: Any, path: Path) -> list[dict[str, Any]]:
+    """``table.to_pylist()``; a string cell that is not UTF-8 (Parquet does not check) is an error
+    naming the file and the column, not a ``UnicodeDecodeError``."""
+    try:
+        return table.to_pylist()
+    except UnicodeDecodeError:
+        bad = next((name for name in table.column_names if _undecodable_column(table.column(name))), "?")
+        raise GlobmedError(f"{path}: column {bad} holds text that is not valid UTF-8") from None
+
+
+def _undecodable_column(column: Any) -> bool:
+    try:
+        column.to_pylist()
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 def is_json_lines(path: Path) -> bool:
     """Whether a ``.json`` file is JSON Lines: its first line is a JSON value by itself and another follows."""
-    with open_text(path) as fh:
-        first = next((line for line in fh if line.strip()), "")
-        more = next((line for line in fh if line.strip()), None)
+    try:
+        with open(path, "rb") as fh:
+            lines = (line for line in fh if line.strip())
+            first, more = next(lines, b""), next(lines, None)
+    except OSError as exc:
+        raise GlobmedError(f"cannot read {path}: {exc.strerror}") from None
     if more is None:
         return False
     try:
-        json.loads(first)
-    except ValueError:
+        json.loads(first.removeprefix(b"\xef\xbb\xbf").decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError too: not JSON Lines by this test; the reader names the problem
         return False
     return True
 
 
-def iter_json_records(path: Path) -> Iterator[tuple[int | str, Any]]:
+def iter_json_records(path: Path) -> Iterator[tuple[int | str | None, Any]]:
     """A ``.json`` file that is one JSON array of records (row = index + 1), one object of records
     keyed by id, PubMedQA style (row = the key), or JSON Lines under a ``.json`` name (row = line
-    number, as MedMCQA's ``train.json``): JSON Lines when its first line is a JSON value by itself."""
+    number, as MedMCQA's ``train.json``): JSON Lines when its first line is a JSON value by itself.
+    A document that is not UTF-8 or not JSON (cut short) is an error naming the file and the line;
+    an empty array or object yields the one file-level ``(None, ValueError(EMPTY_FILE))`` row."""
     if is_json_lines(path):
         yield from iter_jsonl(path)
         return
     data = load_json(path)
-    if isinstance(data, list):
+    if isinstance(data, list | dict) and not data:
+        yield None, ValueError(EMPTY_FILE)
+    elif isinstance(data, list):
         yield from enumerate(data, 1)
-    elif isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):
+    elif isinstance(data, dict) and all(isinstance(v, dict) for v in data.values()):
         yield from data.items()
     elif isinstance(data, dict):
         yield 1, data
@@ -101,13 +133,48 @@ def iter_rows(path: Path) -> Iterator[tuple[int, Any]]:
     elif suffix == ".json":
         yield from iter_json_records(path)
     elif suffix == ".csv":
-        yield from iter_csv(path)
+        yield from iter_csv(path, bad_rows=True)
     elif suffix == ".tsv":
-        yield from iter_csv(path, delimiter="\t")
+        yield from iter_csv(path, bad_rows=True, delimiter="\t")
     elif suffix == ".parquet":
         yield from iter_parquet(path)
     else:
         raise GlobmedError(f"{path}: unsupported file type {suffix!r} (expected .jsonl, .json, .csv, .tsv, .parquet)")
+
+
+def columns_of(path: Path) -> list[str] | None:
+    """The column names of a table file (a CSV/TSV header, a Parquet schema); ``None`` for JSON,
+    whose records each carry their own keys, and for a file without a header (an empty one)."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        import csv
+
+        with open(path, encoding="utf-8-sig", newline="", errors="surrogateescape") as fh:
+            try:
+                return next(csv.reader(fh, delimiter="\t" if suffix == ".tsv" else ","), None)
+            except csv.Error:
+                return None  # the reader names the problem with its line
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return list(pq.read_schema(path).names)
+        except Exception:  # unreadable: the reader names the file
+            return None
+    return None
+
+
+def require_columns(path: Path, required: Iterable[str | tuple[str, ...]]) -> None:
+    """One error naming the file and the column when a table file lacks a required column (a tuple:
+    one of these alternatives), instead of one reject per row. JSON files are not checked here."""
+    columns = columns_of(path)
+    if columns is None:
+        return
+    for need in required:
+        options = (need,) if isinstance(need, str) else need
+        if not any(o in columns for o in options):
+            raise GlobmedError(f"{path}: missing column {' or '.join(options)} "
+                               f"(the file has {', '.join(columns) or 'none'})")
 
 
 PART_BYTES = 4 << 20
@@ -166,8 +233,10 @@ def iter_row_part(part: RowPart) -> Iterator[tuple[int | str, Any]]:
         try:
             table = pq.ParquetFile(part.path).read_row_groups(list(part.row_groups))
         except Exception as exc:
-            raise GlobmedError(f"cannot read {part.path} as Parquet: {exc}") from None
-        yield from enumerate(table.to_pylist(), part.first_row)
+            raise GlobmedError(f"cannot read {part.path} as Parquet: {_one_line(exc)}") from None
+        if not table.num_rows and part.first_row == 1:
+            yield None, ValueError(EMPTY_FILE)
+        yield from enumerate(parquet_rows(table, part.path), part.first_row)
     else:
         yield from iter_rows(part.path)
 
@@ -186,12 +255,18 @@ def matching_files(root: Path, pattern: str, keep: Callable[[Path], bool] = lamb
     return sorted(p for p in root.rglob(pattern) if keep(p))
 
 
-def text(value: Any) -> str:
-    """A cell as stripped text; ``None`` and NaN become ``""``."""
+def text(value: Any, name: str = "") -> str:
+    """A cell as stripped text; ``None`` and NaN become ``""``, numbers their digits. A list, an
+    object or a boolean is not text: :class:`RowError` naming the field (``name``), so a JSON list
+    is rejected rather than published as the string ``"['a', 'list']"``."""
     if value is None:
         return ""
     if isinstance(value, float) and value != value:  # NaN from pandas-made files
         return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        shown = repr(value)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise RowError(f"{name or 'a field'} must be text, got {type(value).__name__} {shown}")
     return str(value).strip()
 
 

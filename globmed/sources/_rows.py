@@ -23,6 +23,11 @@ class RowError(Exception):
     """A row that cannot be mapped; the message is the reject reason."""
 
 
+class ExpectedGap(RowError):
+    """A row the upstream release documents as unusable (a public test set without answers, an item
+    that needs an image it does not ship): rejected, marked ``expected``, not a ``--strict`` failure."""
+
+
 class RowMappedSource(Source):
     """A source with a per-row mapping; subclasses implement :meth:`row_fields`."""
 
@@ -57,7 +62,7 @@ class RowMappedSource(Source):
         try:
             fields = self.row_fields(row, lang=lang, split=split, fallback_id=fallback_id, **row_options)
         except RowError as exc:
-            return self.reject(file, rowno, str(exc), lang=lang)
+            return self.reject(file, rowno, str(exc), lang=lang, expected=isinstance(exc, ExpectedGap))
         if fields is None:
             return None
         fields.setdefault("translation", translation)

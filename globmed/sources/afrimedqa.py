@@ -24,6 +24,8 @@ Mapping (deliberate):
 - ``consumer_queries`` -> ``open_qa``: question = ``prompt`` (the scenario) + blank line +
   ``question``, as the README says to concatenate them; reference = ``answer_rationale``;
   none -> reject.
+- A CSV without one of :data:`REQUIRED`'s columns is one error naming the file and the column;
+  a row that is not UTF-8 or has the wrong number of cells is a reject naming its line.
 - Any other ``question_type`` -> reject. The question text is ``question_clean`` when present
   (the authors' whitespace-fixed copy), else ``question``. ``N/A``-like rationales
   (``N/A``, ``N:A``, ``n/a``, ``none``) count as empty.
@@ -48,6 +50,8 @@ from globmed.sources.fetch import hub_snapshot
 REPO = "intronhealth/afrimedqa_v2"
 EMPTY = {"", "n/a", "n:a", "na", "none", "nan", "null"}
 OPTION_KEY = re.compile(r"^option(\d+)$")
+REQUIRED = ("sample_id", "question_type", "question", "answer_options", "correct_answer", "answer_rationale")
+"""Columns the release CSV must have: a file without one of them is one error, not a reject per row."""
 
 
 def _empty(value: str | None) -> bool:
@@ -77,7 +81,10 @@ class AfriMedQASource(Source):
         if not files:
             yield self.reject(root, None, "no AfriMed-QA .csv file found")
         for file in files:
-            for rowno, row in iter_csv(file):
+            for rowno, row in iter_csv(file, required=REQUIRED, bad_rows=True):
+                if isinstance(row, Exception):
+                    yield self.reject(file, rowno, str(row), lang="en")
+                    continue
                 yield self._entry(row, file, rowno)
 
     def _entry(self, row: dict[str, Any], file: Path, rowno: int) -> Entry | Reject:
@@ -114,12 +121,16 @@ class AfriMedQASource(Source):
         except ValueError as exc:
             return self.reject(file, rowno, f"answer_options is not JSON: {exc}", id=sid, lang="en")
         if not isinstance(raw, dict):
-            return self.reject(file, rowno, "answer_options must be a JSON object", id=sid, lang="en")
+            return self.reject(file, rowno, f"answer_options must be a JSON object, got {type(raw).__name__}",
+                               id=sid, lang="en")
         numbered: dict[int, str] = {}
         for key, value in raw.items():
             m = OPTION_KEY.match(str(key).strip())
             if m is None:
                 return self.reject(file, rowno, f"answer_options key {key!r} is not optionN", id=sid, lang="en")
+            if value is not None and not isinstance(value, str | int | float):
+                return self.reject(file, rowno, f"answer_options {key!r} must be text, got {type(value).__name__}",
+                                   id=sid, lang="en")
             numbered[int(m[1])] = "" if value is None else str(value).strip()
         ordered = [numbered[k] for k in sorted(numbered)]
         if sorted(numbered) != list(range(1, len(numbered) + 1)):

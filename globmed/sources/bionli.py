@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from globmed.schema import Entry
-from globmed.sources._files import files_under, iter_rows, split_from_name, text
+from globmed.sources._files import files_under, iter_rows, require_columns, split_from_name, text
 from globmed.sources._rows import RowError, RowMappedSource
 from globmed.sources.base import Reject, register
 
@@ -46,6 +46,8 @@ LABEL_VALUES: dict[str, str] = {
     "neg": "contradiction", "0": "contradiction", "contradiction": "contradiction",
 }
 OPTIONS = ["entailment", "contradiction"]
+REQUIRED = ("supp_set", "conclusion", ("label_cat", "label"))
+"""Columns a CSV/Parquet file must have (a file without one is one error, not a reject per row)."""
 
 
 @register
@@ -67,6 +69,7 @@ class BioNLISource(RowMappedSource):
             return
         for file in files_under(root, (".csv", ".tsv", ".jsonl", ".json", ".parquet")):
             split = split_from_name(file.name)
+            require_columns(file, REQUIRED)
             for rowno, row in iter_rows(file):
                 item = self.entry_or_reject(row, file=file, rowno=rowno, lang="en", split=split,
                                             fallback_id=f"{file.stem}-{rowno}")
@@ -74,7 +77,7 @@ class BioNLISource(RowMappedSource):
                     yield item
 
     def row_fields(self, row: dict[str, Any], *, lang: str, split: str | None, fallback_id: str) -> dict[str, Any]:
-        premise, hypothesis = text(row.get("supp_set")), text(row.get("conclusion"))
+        premise, hypothesis = text(row.get("supp_set"), "supp_set"), text(row.get("conclusion"), "conclusion")
         if not premise:
             raise RowError("missing supp_set (premise)")
         if not hypothesis:

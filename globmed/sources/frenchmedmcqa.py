@@ -30,7 +30,7 @@ from typing import Any
 from globmed.errors import GlobmedError
 from globmed.schema import LETTERS, Entry
 from globmed.sources._files import matching_files
-from globmed.sources.base import Reject, Source, load_json, register
+from globmed.sources.base import EMPTY_FILE, Reject, Source, load_json, register
 from globmed.sources.fetch import url_download
 
 RAW = "https://raw.githubusercontent.com/qanastek/FrenchMedMCQA/main/corpus/{}.json"
@@ -50,7 +50,8 @@ class FrenchMedMCQASource(Source):
         return target.parent
 
     def files(self, root: Path) -> list[Path]:
-        return matching_files(root, "*.json", lambda p: p.stem.lower() in SPLITS)
+        """Every ``.json`` file; one not named for a split becomes a file-level reject in :meth:`read`."""
+        return matching_files(root, "*.json")
 
     def read(self, path: Path | None = None, langs: Collection[str] | None = None) -> Iterator[Entry | Reject]:
         root = self.resolve_path(path)
@@ -58,14 +59,15 @@ class FrenchMedMCQASource(Source):
         if not files:
             yield self.reject(root, None, "no train.json / dev.json / test.json found")
         for file in files:
-            try:
-                rows = load_json(file)
-            except GlobmedError as exc:
-                yield self.reject(file, None, str(exc), lang="fr")
+            if file.stem.lower() not in SPLITS:
+                yield self.reject(file, None, f"file name {file.name!r} names no split (expected train.json, "
+                                  "dev.json or test.json)", lang="fr")
                 continue
+            rows = load_json(file)  # not UTF-8, cut short, not JSON: an error naming the file, line and column
             if not isinstance(rows, list):
-                yield self.reject(file, None, f"expected a JSON array of questions, got {type(rows).__name__}",
-                                  lang="fr")
+                raise GlobmedError(f"{file}: expected a JSON array of questions, got {type(rows).__name__}")
+            if not rows:
+                yield self.reject(file, None, EMPTY_FILE, lang="fr")
                 continue
             split = SPLITS.get(file.stem.lower())
             for rowno, row in enumerate(rows, 1):
@@ -77,6 +79,9 @@ class FrenchMedMCQASource(Source):
         qid = row.get("id")
         if not isinstance(qid, str) or not qid.strip():
             return self.reject(file, rowno, "missing id", lang="fr")
+        if row.get("question") is not None and not isinstance(row.get("question"), str):
+            return self.reject(file, rowno, f"question must be text, got {type(row['question']).__name__}", id=qid,
+                               lang="fr")
         question = row.get("question").strip() if isinstance(row.get("question"), str) else ""
         if not question:
             return self.reject(file, rowno, "empty question", id=qid, lang="fr")
@@ -87,7 +92,9 @@ class FrenchMedMCQASource(Source):
         if keys != [c.lower() for c in LETTERS[: len(keys)]]:
             return self.reject(file, rowno, f"answer keys must be the letters a, b, c, ..., got {list(answers)}",
                                id=qid, lang="fr")
-        options = [str(answers[k]).strip() if answers[k] is not None else "" for k in keys]
+        if any(answers[k] is not None and not isinstance(answers[k], str) for k in keys):
+            return self.reject(file, rowno, "answers must map letters to text", id=qid, lang="fr")
+        options = [answers[k].strip() if answers[k] is not None else "" for k in keys]
         if not all(options):
             return self.reject(file, rowno, "an answer option is empty", id=qid, lang="fr")
         correct = row.get("correct_answers")

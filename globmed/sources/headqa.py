@@ -41,7 +41,7 @@ from typing import Any
 
 from globmed.schema import Entry, Translation, letter
 from globmed.sources._files import files_under, iter_parquet, split_from_name, text
-from globmed.sources._rows import RowError, RowMappedSource
+from globmed.sources._rows import ExpectedGap, RowError, RowMappedSource
 from globmed.sources.base import Reject, load_json, register
 
 HUB_REPO = "EleutherAI/headqa"
@@ -109,20 +109,23 @@ class HeadQASource(RowMappedSource):
                                      "category": exam.get("category"), **question}
 
     def row_fields(self, row: dict[str, Any], *, lang: str, split: str | None, fallback_id: str) -> dict[str, Any]:
-        name, qid = text(row.get("name")), text(row.get("qid"))
+        name, qid = text(row.get("name"), "name"), text(row.get("qid"), "qid")
         if not name or not qid:
             raise RowError("missing exam name or qid")
-        if text(row.get("image")):
-            raise RowError(f"question refers to an image ({text(row.get('image'))}) that the text release lacks")
-        question = text(row.get("qtext"))
+        image = row.get("image")
+        if isinstance(image, dict):  # the Hub Parquet's Image feature: {bytes, path}
+            image = image.get("path") or ("(embedded)" if image.get("bytes") else "")
+        if image and (not isinstance(image, str) or image.strip()):
+            raise ExpectedGap(f"question refers to an image ({str(image).strip()[:80]}) that the text release lacks")
+        question = text(row.get("qtext"), "qtext")
         if not question:
             raise RowError("missing qtext")
         answers = row.get("answers")
         if not isinstance(answers, list) or len(answers) < 2:
             raise RowError("answers must be a list of at least two {aid, atext}")
         try:
-            pairs = sorted((int(a["aid"]), text(a.get("atext"))) for a in answers)
-            right = int(text(row.get("ra")))
+            pairs = sorted((int(a["aid"]), text(a.get("atext"), "atext")) for a in answers)
+            right = int(text(row.get("ra"), "ra"))
         except (KeyError, TypeError, ValueError):
             raise RowError(f"aid / ra must be numbers (ra={row.get('ra')!r})") from None
         aids = [aid for aid, _ in pairs]

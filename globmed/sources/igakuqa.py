@@ -28,7 +28,8 @@ Answer encodings and what this adapter does with each (deliberate):
   its text). A row with an empty answer list is treated as voided and **rejected** with that
   reason.
 - ``text_only: false`` items refer to a figure ("別に示す") that the release does not include:
-  **rejected** ("needs an image").
+  **rejected** ("needs an image"), marked *expected* (a documented gap: not a ``--strict`` failure).
+- A line that is not UTF-8 or not JSON, or a field of the wrong type, is a reject naming its line.
 - ``explanation``: the metadata ``reason`` (why the ``kinki`` choices are contraindicated)
   when the metadata file is present and the reason is non-empty; else empty.
 - IgakuQA is an evaluation benchmark: every item is ``upstream_split = "test"``.
@@ -87,6 +88,9 @@ class IgakuQASource(Source):
         files = self.files(root)
         if not files:
             yield self.reject(root, None, "no <exam>-<block>.jsonl question file found (e.g. 112-A.jsonl)")
+        for other in self.unplaced(files):
+            yield self.reject(other, None, "a .jsonl file beside the question files that is neither <exam>-<block>.jsonl "
+                              "nor its _metadata / _translate file", lang="ja")
         for file in files:
             reasons = self._reasons(file.with_name(file.stem + "_metadata.jsonl"))
             for rowno, row in iter_jsonl(file):
@@ -94,6 +98,15 @@ class IgakuQASource(Source):
                     yield self.reject(file, rowno, str(row), lang="ja")
                     continue
                 yield self._entry(row, file, rowno, reasons)
+
+    @staticmethod
+    def unplaced(files: list[Path]) -> list[Path]:
+        """``.jsonl`` files in the question files' folders that the adapter cannot place (the
+        repository's ``baseline_results/`` holds model outputs in folders of their own: not read)."""
+        known = {f.name for f in files} | {f"{f.stem}{suffix}" for f in files
+                                           for suffix in ("_metadata.jsonl", "_translate.jsonl")}
+        folders = sorted({f.parent for f in files})
+        return [p for folder in folders for p in sorted(folder.glob("*.jsonl")) if p.name not in known]
 
     @staticmethod
     def _reasons(meta: Path) -> dict[str, str]:
@@ -111,6 +124,9 @@ class IgakuQASource(Source):
         pid = row.get("problem_id")
         if not isinstance(pid, str) or not pid.strip():
             return self.reject(file, rowno, "missing problem_id", lang="ja")
+        if row.get("problem_text") is not None and not isinstance(row.get("problem_text"), str):
+            return self.reject(file, rowno, f"problem_text must be text, got {type(row['problem_text']).__name__}",
+                               id=pid, lang="ja")
         text = row.get("problem_text").strip() if isinstance(row.get("problem_text"), str) else ""
         if not text:
             return self.reject(file, rowno, "empty problem_text", id=pid, lang="ja")
@@ -124,7 +140,7 @@ class IgakuQASource(Source):
             return self.reject(file, rowno, "voided question: no official answer", id=pid, lang="ja")
         if row.get("text_only") is False:
             return self.reject(file, rowno, "needs an image that the release does not include (text_only: false)",
-                               id=pid, lang="ja")
+                               id=pid, lang="ja", expected=True)
         common: dict[str, Any] = dict(
             source=self.name, lang="ja", source_id=pid, question=text, explanation=reasons.get(pid, ""),
             license=self.license, upstream_split="test", upstream_file=str(file), upstream_row=rowno,

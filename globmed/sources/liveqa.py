@@ -41,6 +41,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
+from globmed.errors import GlobmedError
 from globmed.schema import Entry
 from globmed.sources.base import Reject, Source, register
 from globmed.sources.fetch import github_archive
@@ -101,9 +102,10 @@ class LiveQASource(Source):
     def _read_file(self, file: Path) -> Iterator[Entry | Reject]:
         try:
             tree = ET.parse(file)
-        except (ET.ParseError, OSError) as exc:
-            yield self.reject(file, None, f"not well-formed XML: {exc}", lang="en")
-            return
+        except ET.ParseError as exc:  # not UTF-8, cut short, empty: the message has the line and column
+            raise GlobmedError(f"{file}: not well-formed XML: {exc}") from None
+        except OSError as exc:
+            raise GlobmedError(f"cannot read {file}: {exc.strerror}") from None
         top = tree.getroot()
         if top.tag == TRAIN_ROOT:
             split = "train"

@@ -57,7 +57,8 @@ class MedExpQASource(Source):
         return hub_snapshot(self.name, REPO, allow_patterns=["data/*/*.jsonl"])
 
     def files(self, root: Path) -> list[Path]:
-        return matching_files(root, "*.jsonl", lambda p: FILE_RE.match(p.name) is not None)
+        """Every ``.jsonl`` file; one not named ``<split>.<lang>.casimedicos*.jsonl`` is a file-level reject."""
+        return matching_files(root, "*.jsonl")
 
     def read(self, path: Path | None = None, langs: Collection[str] | None = None) -> Iterator[Entry | Reject]:
         root = self.resolve_path(path)
@@ -88,6 +89,11 @@ class MedExpQASource(Source):
         qid = str(qid)
         if lang not in LANGS:
             return self.reject(file, rowno, f"lang {lang!r} is not one of {', '.join(LANGS)}", id=qid, lang=lang)
+        wrong = [k for k in ("full_question", "full_answer", "full_answer_no_ref")
+                 if row.get(k) is not None and not isinstance(row.get(k), str)]
+        if wrong:
+            return self.reject(file, rowno, f"{wrong[0]} must be text, got {type(row[wrong[0]]).__name__}", id=qid,
+                               lang=lang)
         question = _str(row.get("full_question"))
         if not question:
             return self.reject(file, rowno, "empty full_question", id=qid, lang=lang)
@@ -98,6 +104,8 @@ class MedExpQASource(Source):
             keys = sorted(options, key=int)
         except ValueError:
             return self.reject(file, rowno, f"option keys must be 1..n, got {list(options)}", id=qid, lang=lang)
+        if any(v is not None and not isinstance(v, str) for v in options.values()):
+            return self.reject(file, rowno, "options must map \"1\"..\"n\" to text", id=qid, lang=lang)
         texts = [_str(options[k]) for k in keys]
         while texts and not texts[-1]:  # 4-option years carry "5": null
             texts.pop()

@@ -18,7 +18,9 @@ The adapter takes the encoding from the file form, never from the values: ``.jso
 -> 1-based, ``.parquet`` -> 0-based (:data:`COP_BASE`). A value outside the range is a reject.
 
 - The public **test** split has no answer key (the authors withhold it; ``cop`` is missing,
-  null or -1): each such row is rejected with that reason, so the build states it.
+  null or -1): each such row is rejected with that reason, marked *expected* (a documented gap:
+  not a ``--strict`` failure). The same in a train/dev row is a malformed row ("no answer").
+- A field of the wrong type (a JSON list as ``question``, an object as ``cop``) is a reject.
 - ``exp`` (the expert explanation) -> ``explanation``; null or NaN -> empty.
 - ``choice_type == "multi"`` rows still carry one ``cop``: they map to that one letter (the
   release has no other correct options to add).
@@ -37,17 +39,20 @@ from globmed.sources._files import (
     RowPart,
     files_under,
     iter_row_part,
+    require_columns,
     row_parts,
     split_from_name,
     text,
 )
-from globmed.sources._rows import RowError, RowMappedSource
+from globmed.sources._rows import ExpectedGap, RowError, RowMappedSource
 from globmed.sources.base import ReadInParts, Reject, register
 
 OPTION_KEYS = ("opa", "opb", "opc", "opd")
 COP_BASE: dict[str, int] = {".json": 1, ".jsonl": 1, ".parquet": 0}
 """The first option's ``cop`` value, by file form (original release 1-based, Hub Parquet 0-based)."""
 HUB_REPO = "openlifescienceai/medmcqa"
+REQUIRED = ("question", *OPTION_KEYS, "cop")
+"""Columns a Parquet file must have (one error naming the file and column, not a reject per row)."""
 NO_KEY = "no answer key: the public MedMCQA test set withholds its answers"
 
 
@@ -71,10 +76,21 @@ class MedMCQASource(ReadInParts, RowMappedSource):
         root = self.resolve_path(path)
         if not self.check_langs(langs):
             return []
-        return [part for file in files_under(root, COP_BASE) for part in row_parts(file, self.part_bytes)]
+        parts: list[RowPart | Path] = []
+        for file in files_under(root, COP_BASE):
+            # a file it cannot place: one part, its file-level reject
+            parts += row_parts(file, self.part_bytes) if split_from_name(file.name) else [file]
+        return parts
 
-    def read_shard(self, path: Path | None, langs: Collection[str] | None, shard: RowPart) -> Iterator[Entry | Reject]:
+    def read_shard(self, path: Path | None, langs: Collection[str] | None,
+                   shard: RowPart | Path) -> Iterator[Entry | Reject]:
+        if isinstance(shard, Path):
+            yield self.reject(shard, None, f"file name {shard.name!r} names no split (expected train, dev or "
+                              "test in it)", lang="en")
+            return
         file = shard.path
+        if shard.first_row == 1 and (shard.lines is None or shard.lines.start == 0):
+            require_columns(file, REQUIRED)  # once per file (its first part): Parquet and CSV only
         split = split_from_name(file.name)
         cop_base = COP_BASE[file.suffix.lower()]
         for rowno, row in iter_row_part(shard):
@@ -88,16 +104,21 @@ class MedMCQASource(ReadInParts, RowMappedSource):
         """``cop_base``: the value of the first option's ``cop`` (1 in the release's JSON files, the
         default, also for the GlobMed Hub translations, which are JSON; 0 in the Hub Parquet)."""
         base = cop_base
-        qid = text(row.get("id")) or fallback_id
-        question = text(row.get("question"))
+        qid = text(row.get("id"), "id") or fallback_id
+        question = text(row.get("question"), "question")
         if not question:
             raise RowError("missing question")
-        missing = [k for k in OPTION_KEYS if not text(row.get(k))]
+        options = [text(row.get(k), k) for k in OPTION_KEYS]
+        missing = [k for k, o in zip(OPTION_KEYS, options, strict=True) if not o]
         if missing:
             raise RowError(f"empty option(s) {', '.join(missing)}")
         cop = row.get("cop")
         if cop is None or (isinstance(cop, float) and cop != cop) or cop == -1 or cop == "":
-            raise RowError(NO_KEY)
+            if split == "test":
+                raise ExpectedGap(NO_KEY)
+            raise RowError(f"no answer: cop is {cop!r} in a {split or 'split-less'} file")
+        if isinstance(cop, bool) or not isinstance(cop, int | float | str):
+            raise RowError(f"cop must be an option number, got {type(cop).__name__} {cop!r}")
         try:
             index = int(cop) - base
         except (TypeError, ValueError):
@@ -110,7 +131,7 @@ class MedMCQASource(ReadInParts, RowMappedSource):
             source_id=qid,
             task="mcq",
             question=question,
-            options=[text(row[k]) for k in OPTION_KEYS],
+            options=options,
             answer=[letter(index)],
-            explanation=text(row.get("exp")),
+            explanation=text(row.get("exp"), "exp"),
         )

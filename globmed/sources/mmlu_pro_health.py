@@ -26,13 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from globmed.schema import LETTERS, Entry
-from globmed.sources._files import files_under, iter_rows, split_from_name, text
+from globmed.sources._files import files_under, iter_rows, require_columns, split_from_name, text
 from globmed.sources._rows import RowError, RowMappedSource
 from globmed.sources.base import Reject, register
 
 HUB_REPO = "TIGER-Lab/MMLU-Pro"
 CATEGORY = "health"
 MAX_OPTIONS = 10
+REQUIRED = ("question", "options", "answer", "category")
+"""Columns a Parquet file must have (a file without one is one error, not a reject per row)."""
 
 
 @register
@@ -53,6 +55,7 @@ class MMLUProHealthSource(RowMappedSource):
             return
         for file in files_under(root, (".parquet", ".jsonl", ".json")):
             split = split_from_name(file.name)
+            require_columns(file, REQUIRED)
             for rowno, row in iter_rows(file):
                 item = self.entry_or_reject(row, file=file, rowno=rowno, lang="en", split=split,
                                             fallback_id=f"{file.stem}/{rowno}")
@@ -63,13 +66,13 @@ class MMLUProHealthSource(RowMappedSource):
                    fallback_id: str) -> dict[str, Any] | None:
         if text(row.get("category")).lower() != CATEGORY:
             return None
-        question = text(row.get("question"))
+        question = text(row.get("question"), "question")
         if not question:
             raise RowError("missing question")
         options = row.get("options")
         if not isinstance(options, list) or not 2 <= len(options) <= MAX_OPTIONS:
             raise RowError(f"options must be a list of 2..{MAX_OPTIONS} strings")
-        options = [text(o) for o in options]
+        options = [text(o, "an option") for o in options]
         empty = [LETTERS[i] for i, o in enumerate(options) if not o]
         if empty:
             raise RowError(f"empty option(s) {', '.join(empty)}")

@@ -105,10 +105,10 @@ class PubMedQASource(RowMappedSource):
     def row_fields(self, row: dict[str, Any], *, lang: str, split: str | None, fallback_id: str,
                    test_truth: dict[str, Any] | None = None) -> dict[str, Any]:
         """``test_truth``: ``test_ground_truth.json`` (PMID -> label), checked against test rows."""
-        question = text(row.get("QUESTION"))
+        question = text(row.get("QUESTION"), "QUESTION")
         if not question:
             raise RowError("missing QUESTION")
-        decision = text(row.get("final_decision")).lower()
+        decision = text(row.get("final_decision"), "final_decision").lower()
         if decision not in LABELS:
             raise RowError(f"final_decision {row.get('final_decision')!r} is not yes, no or maybe")
         truth = (test_truth or {}).get(fallback_id)
@@ -129,5 +129,5 @@ class PubMedQASource(RowMappedSource):
             context="\n".join(sections),
             options=list(LABELS),
             answer=[decision],
-            explanation=text(row.get("LONG_ANSWER")),
+            explanation=text(row.get("LONG_ANSWER"), "LONG_ANSWER"),
         )
