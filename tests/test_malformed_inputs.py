@@ -60,13 +60,7 @@ SPECS: dict[str, Spec] = {
 }
 
 NOT_APPLICABLE = {("liveqa", "wrong_types"): "XML carries text only: no value can have the wrong type"}
-KNOWN_GAPS: dict[tuple[str, str], str] = {
-    ("kormedmcqa", "invalid_utf8"): "kormedmcqa._rows calls table.to_pylist() itself: a UnicodeDecodeError "
-                                    "traceback (globmed.sources._files.parquet_rows names file and column)",
-    ("kormedmcqa", "empty"): "kormedmcqa reads a Parquet file without rows as nothing, silently (no file-level reject)",
-    ("kormedmcqa", "wrong_types"): "kormedmcqa._clean is str(value): a list question is published as \"['a', 'list']\" "
-                                   "(globmed.sources._files.text rejects it)",
-}
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 """(source, case) -> why another adapter's owner must fix it (the table marks it xfail, strict)."""
 
 

@@ -19,10 +19,10 @@ PART_B = ("liveqa", "medexpqa", "expertqa", "igakuqa", "cmexam", "kormedmcqa", "
           "afrimedqa")
 
 
-def read(name: str) -> tuple[dict[str, Entry], list[Reject]]:
+def read(name: str, path: Path | None = None) -> tuple[dict[str, Entry], list[Reject]]:
     entries: dict[str, Entry] = {}
     rejects: list[Reject] = []
-    for item in get_source(name).read(FIXTURES / name):
+    for item in get_source(name).read(path or FIXTURES / name):
         if isinstance(item, Reject):
             rejects.append(item)
         else:
@@ -204,6 +204,19 @@ def test_rumedbench_maps_da_net_nli_and_rejects_unlabelled_rows():
     assert got.count("no label (private test set)") == 1
     assert "no label (private test set: RuMedTest labels are withheld)" in got
     assert any(r.startswith("not valid JSON") for r in got) and len(got) == 4
+    # withheld labels of the private test files are expected (not a --strict failure); nothing else is
+    assert {r.reason for r in rejects if r.expected} == {"no label (private test set)",
+                                                         "no label (private test set: RuMedTest labels are withheld)"}
+    assert all("private" in r.file for r in rejects if r.expected)
+
+
+def test_rumedbench_train_row_without_label_is_malformed_not_withheld(tmp_path):
+    from conftest import write_jsonl
+
+    write_jsonl(tmp_path / "RuMedDaNet" / "train_v1.jsonl",
+                [{"pairID": "p1", "context": "Контекст.", "question": "Вопрос?"}])
+    entries, rejects = read("rumedbench", tmp_path)
+    assert not entries and [(r.reason, r.expected) for r in rejects] == [("no label in a train file", False)]
 
 
 def test_afrimedqa_parses_json_options_and_comma_multi_answers():

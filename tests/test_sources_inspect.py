@@ -103,7 +103,8 @@ def test_globmed_hub_files_it_cannot_place_are_file_rejects(tmp_path):
     (folder / "sw" / "notes.txt").write_text("x", encoding="utf-8")
     rejects = [i for i in get_source("globmed_hub").read(folder) if isinstance(i, Reject)]
     got = {Path(r.file).name: r.reason for r in rejects}
-    assert all(r.row is None for r in rejects) and set(got) == {"all.json", "sw.json", "notes.txt"}
+    assert all(r.row is None for r in rejects) and set(got) == {"all.json", "sw.json", "notes.txt", "train.json"}
+    assert got["train.json"] == "empty file: no rows"  # an empty file is a file-level reject, not a layout error
     assert got["all.json"].startswith("not in a <lang>/ folder of GlobMed_MedQA")
     assert got["sw.json"] == "the file name names no split (train, validation, test)"
     assert got["notes.txt"] == "not a <lang>/<split>.json, .jsonl or .parquet file of GlobMed_MedQA"

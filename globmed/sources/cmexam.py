@@ -41,6 +41,7 @@ import re
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
+from globmed.errors import GlobmedError
 from globmed.schema import LETTERS, Entry
 from globmed.sources._placing import left_out
 from globmed.sources.base import Reject, Source, iter_csv, register
@@ -125,16 +126,20 @@ class CMExamSource(Source):
             yield self.reject(root, None, "no train.csv / val.csv / test_with_annotations.csv found "
                                           "(unzip CMExam's data first)", lang="zh")
         for file, split in files:
-            for rowno, row in iter_csv(file):
-                yield self._entry(row, file, rowno, split)
+            for rowno, row in iter_csv(file, bad_rows=True):
+                if isinstance(row, Exception):  # a row that is not UTF-8 or has the wrong cell count; an empty file
+                    yield self.reject(file, rowno, str(row), lang="zh")
+                else:
+                    yield self._entry(row, file, rowno, split)
 
     def _entry(self, raw_row: dict, file: Path, rowno: int, split: str | None) -> Entry | Reject:
         m = FILE_RE.match(file.stem)
         qid = f"{m['split'].lower() if m else file.stem}-{rowno}"
         row = {name: next((raw_row[a] for a in aliases if a in raw_row), None) for name, aliases in COLUMNS.items()}
         missing = [c for c in ("Question", "Options", "Answer") if row[c] is None]
-        if missing:
-            return self.reject(file, rowno, f"missing column(s) {', '.join(missing)}", id=qid, lang="zh")
+        if missing:  # the header lacks them: one error for the file, not one reject per row
+            raise GlobmedError(f"{file}: missing column(s) {', '.join(missing)} (the header has "
+                               f"{', '.join(raw_row)})")
         question = (row["Question"] or "").strip()
         if not question:
             return self.reject(file, rowno, "empty Question", id=qid, lang="zh")

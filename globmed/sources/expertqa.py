@@ -144,6 +144,8 @@ class ExpertQASource(Source):
             return self.reject(file, rowno, "missing metadata.field", lang="en")
         if metadata["field"].strip().lower() not in FIELDS:
             return None
+        if row.get("question") is not None and not isinstance(row.get("question"), str):
+            return self.reject(file, rowno, f"question must be text, got {type(row['question']).__name__}", lang="en")
         question = row.get("question").strip() if isinstance(row.get("question"), str) else ""
         if not question:
             return self.reject(file, rowno, "empty question", lang="en")

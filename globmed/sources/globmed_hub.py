@@ -51,7 +51,7 @@ from globmed.errors import GlobmedError
 from globmed.languages import language_codes
 from globmed.schema import Entry, Translation, make_origin_id
 from globmed.sources._files import iter_rows, split_from_name, text
-from globmed.sources._rows import RowError, RowMappedSource
+from globmed.sources._rows import ExpectedGap, RowError, RowMappedSource
 from globmed.sources.base import Reject, Source, _metadata, get_source, register
 
 HUB_OWNER = "ruiyang-medinfo"
@@ -135,6 +135,9 @@ class GlobMedHubSource(Source):
         fields: dict[str, None] = {}
         fitted = False
         for n, (rowno, row) in enumerate(iter_rows(file), 1):
+            if rowno is None:  # about the file itself (an empty file): a file-level reject, no layout evidence
+                yield self.reject(file, None, str(row), lang=lang)
+                continue
             item, fits = self._map(row, file, rowno, lang, split, original, config)
             if fitted:
                 if item is not None:
@@ -165,11 +168,11 @@ class GlobMedHubSource(Source):
         try:
             fields = original.row_fields(row, lang=lang, split=split,
                                          fallback_id=rowno if isinstance(rowno, str) else f"hub/{split}/{rowno}")
-        except RowError as exc:
-            return self.reject(file, rowno, str(exc), lang=lang), False
-        if fields is None:
-            return None, True
-        return self._entry(fields, row, file, rowno, lang, split, original, config), True
+            if fields is None:
+                return None, True
+            return self._entry(fields, row, file, rowno, lang, split, original, config), True
+        except RowError as exc:  # an expected gap of the original (withheld answers, image items) stays expected
+            return self.reject(file, rowno, str(exc), lang=lang, expected=isinstance(exc, ExpectedGap)), False
 
     def _entry(self, fields: dict[str, Any], row: dict[str, Any], file: Path, rowno: int, lang: str,
                split: str | None, original: RowMappedSource, config: dict[str, str]) -> Entry:
@@ -177,7 +180,7 @@ class GlobMedHubSource(Source):
         fields.pop("translation", None)
         translation = None
         if lang != config["source_lang"]:
-            translation = Translation(system=text(row.get("translation_system")) or DEFAULT_SYSTEM,
+            translation = Translation(system=text(row.get("translation_system"), "translation_system") or DEFAULT_SYSTEM,
                                       source_lang=config["source_lang"])
         return Entry.create(
             source=self.name,

@@ -39,8 +39,10 @@ from typing import Any
 
 from globmed.errors import GlobmedError
 from globmed.schema import LETTERS, Entry
+from globmed.sources._files import parquet_rows, text
 from globmed.sources._placing import left_out
-from globmed.sources.base import Reject, Source, iter_csv, register
+from globmed.sources._rows import RowError
+from globmed.sources.base import EMPTY_FILE, Reject, Source, iter_csv, register
 from globmed.sources.fetch import hub_snapshot
 
 REPO = "sean0042/KorMedMCQA"
@@ -48,6 +50,7 @@ SUBSETS = ("doctor", "nurse", "pharm", "dentist")
 SPLITS = {"train": "train", "dev": "validation", "validation": "validation", "test": "test"}
 SKIPPED_SPLITS = ("fewshot",)
 OPTION_COLUMNS = ("A", "B", "C", "D", "E")
+REQUIRED = ("question", "A", "B", "answer")
 
 
 SPLIT_TOKEN = re.compile(r"[A-Za-z]+")
@@ -68,9 +71,10 @@ def _subset_of(file: Path) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def _rows(file: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def _rows(file: Path) -> Iterator[tuple[int | None, dict[str, Any] | Exception]]:
+    """Rows as dicts, or an exception for a row (or, row ``None``, a file) that cannot be read."""
     if file.suffix == ".csv":
-        yield from iter_csv(file)
+        yield from iter_csv(file, required=REQUIRED, bad_rows=True)
         return
     import pyarrow.parquet as pq
 
@@ -78,13 +82,19 @@ def _rows(file: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         table = pq.read_table(file)
     except Exception as exc:  # pyarrow raises several types for a broken file
         raise GlobmedError(f"{file}: not a readable Parquet file ({exc})") from None
-    yield from enumerate(table.to_pylist(), 1)
+    missing = [c for c in REQUIRED if c not in table.column_names]
+    if missing:
+        raise GlobmedError(f"{file}: missing column(s) {', '.join(missing)} "
+                           f"(the file has {', '.join(table.column_names) or 'none'})")
+    if table.num_rows == 0:
+        yield None, ValueError(EMPTY_FILE)
+        return
+    yield from enumerate(parquet_rows(table, file), 1)
 
 
-def _clean(value: Any) -> str:
-    if value is None:
-        return ""
-    return str(value).strip()
+def _clean(value: Any, name: str = "") -> str:
+    """A cell as text; a list, object or boolean is a :class:`RowError` naming the column."""
+    return text(value, name)
 
 
 def _integer(value: Any) -> int | None:
@@ -150,20 +160,23 @@ class KorMedMCQASource(Source):
         if not files and not unplaced:
             yield self.reject(root, None, "no <split>-*.parquet / <split>.csv file found", lang="ko")
         for file, split, subset in files:
-            try:
-                for rowno, row in _rows(file):
+            for rowno, row in _rows(file):
+                if isinstance(row, Exception):
+                    yield self.reject(file, rowno, str(row), lang="ko")
+                    continue
+                try:
                     yield self._entry(row, file, rowno, SPLITS[split], subset)
-            except GlobmedError as exc:
-                yield self.reject(file, None, str(exc), lang="ko")
+                except RowError as exc:
+                    yield self.reject(file, rowno, str(exc), lang="ko")
 
     def _entry(self, row: dict, file: Path, rowno: int, split: str, subset: str | None) -> Entry | Reject:
-        subset = subset or _clean(row.get("subject")) or "unknown"
-        exam = [_clean(row.get(k)) for k in ("year", "period", "q_number")]
+        subset = subset or _clean(row.get("subject"), "subject") or "unknown"
+        exam = [_clean(row.get(k), k) for k in ("year", "period", "q_number")]
         qid = "-".join([subset, *exam]) if all(exam) else f"{subset}-{split}-{rowno}"
-        question = _clean(row.get("question"))
+        question = _clean(row.get("question"), "question")
         if not question:
             return self.reject(file, rowno, "empty question", id=qid, lang="ko")
-        texts = [_clean(row.get(c)) for c in OPTION_COLUMNS]
+        texts = [_clean(row.get(c), c) for c in OPTION_COLUMNS]
         while texts and not texts[-1]:
             texts.pop()
         if len(texts) < 2 or not all(texts):
@@ -178,6 +191,6 @@ class KorMedMCQASource(Source):
                                lang="ko")
         return Entry.create(
             source=self.name, lang="ko", source_id=qid, task="mcq", question=question, options=texts,
-            answer=[LETTERS[number - 1]], explanation=_clean(row.get("cot")), license=self.license,
+            answer=[LETTERS[number - 1]], explanation=_clean(row.get("cot"), "cot"), license=self.license,
             upstream_split=split, upstream_file=str(file), upstream_row=rowno,
         )
