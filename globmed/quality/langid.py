@@ -14,13 +14,14 @@ What real exam text taught it (IgakuQA, RuMedBench, MedQA Mainland, FrenchMedMCQ
 - Latin letters (eponyms, drug and gene names, units, formulas) do not count against a
   non-Latin language's script share; Latin words are weighed as words against the native words
   (Han, kana, Hangul: characters), and the identifiers read the text without them.
-- A verdict is *strong* (the row goes) or *weak*: a vote on fewer than ``lid_min_words`` words,
-  a backup identifier's vote (py3langid, langdetect) for a language fastText knows, a claim of a
-  language whose script covers the same letters (Han-only text: zh or ja), a field in the
-  language's script but mostly Latin words (an English case note inside a Japanese item). A weak
-  verdict removes the row only when no other field of the item was found in its language: the
-  item is judged as a whole.
-- An identifier's claim of a language whose script the text is not written in is no vote.
+- A field with a little native text among mostly Latin words (an English case note inside a
+  native item, ``HBsAg（﹢）、抗HBc（﹢）``) is no evidence either way.
+- A verdict is *strong* (the row goes) or *weak*: a vote on fewer than ``lid_min_words`` plain
+  words, a backup identifier's vote (py3langid, langdetect) for a language fastText knows, a
+  claim of zh for Han-only text in a ja row. A weak verdict removes the row only when no other
+  field of the item was found in its language: the item is judged as a whole.
+- An identifier's claim of a language whose script the text is not written in is no vote, nor is
+  a claim of Japanese for a text without kana.
 """
 
 from __future__ import annotations
@@ -259,7 +260,8 @@ class LanguageIdentifier:
         units = np.where(a["char_script"][plan_of], c.native, c.native_words)
         mixed_total = units + c.latin_words
         word_share = np.divide(units, mixed_total, out=np.ones(n), where=mixed_total > 0)
-        # native text too short to identify among mostly Latin words (an English note in a native item)
+        # native text too short to identify among mostly Latin words (an English note in a native item,
+        # HBsAg（﹢）、抗HBc（﹢）): no evidence either way
         mixed = (checked & ~off_script & ~kana & ~latin_lang & (c.native > 0) & (c.native < a["min_letters"][plan_of])
                  & (word_share < a["native_share"][plan_of]))
         reasons: list[str | None] = [None] * n
@@ -267,9 +269,6 @@ class LanguageIdentifier:
         for i in np.flatnonzero(off_script):
             of = "letters" if latin_lang[i] else "non-Latin letters"
             reasons[i] = f"{share[i]:.0%} of {of} in the {get_language(langs[i]).script} script"
-        for i in np.flatnonzero(mixed):
-            reasons[i] = f"mostly Latin words ({word_share[i]:.0%} in the {get_language(langs[i]).script} script)"
-            weak[i] = True
         todo = np.flatnonzero(checked & ~off_script & ~kana & ~mixed)
         # a non-Latin language's identifiers read the text without its Latin words; a vote on few words is weak
         strip = ~latin_lang & (c.latin > 0) & (c.native > 0)
@@ -288,7 +287,7 @@ class LanguageIdentifier:
         memo.update((key, found[key]) for key in new)
         for i, key in zip(todo, keys, strict=True):
             reasons[i], weak[i] = found[key]
-        native = checked & np.array([r is None for r in reasons], bool)
+        native = checked & ~mixed & np.array([r is None for r in reasons], bool)
         return FieldVerdicts(reasons, weak, native)
 
     def _script_share(self, text: str, script: int) -> float:
@@ -297,12 +296,18 @@ class LanguageIdentifier:
         letters = int(self.table[0][cp].sum())
         return float(self.table[script][cp].sum()) / letters if letters else 0.0
 
+    def _kana(self, text: str) -> int:
+        cp = np.minimum(np.frombuffer(text.encode("utf-32-le"), np.uint32), 0xFFFF)
+        return int(self.table[self.kana][cp].sum())
+
     def _claim(self, text: str, lang: str, claimed: str, few: bool) -> bool | None:
         """Whether a claim that ``text`` is in ``claimed`` (not ``lang``) is weak; ``None``: no vote at all
         (the text is not written in the claimed language's script)."""
         claimed_script = self.plans[claimed].script
         if self._script_share(text, claimed_script) < 0.5:
             return None
+        if self.plans[claimed].kana_min and self._kana(text) < self.plans[claimed].kana_min:
+            return None  # Japanese without kana: Han-only text (a Chinese explanation, a term list)
         own = self.plans[lang].script
         # Han-only text claimed zh in a ja row (or the reverse): both scripts cover it, no identifier tells
         shared = own != self.latin and own != claimed_script and self._script_share(text, own) >= 0.9
