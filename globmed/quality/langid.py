@@ -17,8 +17,7 @@ What real exam text taught it (IgakuQA, RuMedBench, MedQA Mainland, FrenchMedMCQ
 - A field with a little native text among mostly Latin words (an English case note inside a
   native item, ``HBsAg（﹢）、抗HBc（﹢）``) is no evidence either way.
 - A verdict is *strong* (the row goes) or *weak*: a vote on fewer than ``lid_min_words`` plain
-  words, a backup identifier's vote (py3langid, langdetect) for a language fastText knows, a
-  claim of zh for Han-only text in a ja row. A weak verdict removes the row only when no other
+  words, or a claim of zh for Han-only text in a ja row. A weak verdict removes the row only when no other
   field of the item was found in its language: the item is judged as a whole.
 - An identifier's claim of a language whose script the text is not written in is no vote, nor is
   a claim of Japanese for a text without kana.
@@ -112,6 +111,7 @@ class LangPlan:
 
 
 _LATIN_WORD = re.compile(r"[A-Za-z\u00AA\u00BA\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u1E00-\u1EFF]+")
+_BRACKETED = re.compile(r"\([^()]*\)|（[^（）]*）|〈[^〈〉]*〉|\[[^\[\]]*\]|［[^［］]*］")  # glosses, brand names
 _WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|[\u0300-\u036F])*")  # a word of letters (combining accents inside)
 
 
@@ -352,8 +352,7 @@ class LanguageIdentifier:
         return out
 
     def _fallbacks(self, texts: list[str], langs: list[str], few: list[bool]) -> list[tuple[str | None, bool]]:
-        """py3langid (a whole batch at once), then langdetect, for texts fastText left undecided. Their votes
-        are weak for a language fastText knows (they back it up), strong only where they are its identifier."""
+        """py3langid (a whole batch at once), then langdetect, for texts fastText left undecided."""
         out: list[tuple[str | None, bool]] = [(None, False)] * len(texts)
         py3 = [i for i, lang in enumerate(langs) if self.plans[lang].py3langid]
         if py3:
@@ -366,7 +365,7 @@ class LanguageIdentifier:
                 if p >= plan.reject and claimed in self.plans:
                     weak = self._claim(texts[i], langs[i], claimed, few[i])
                     if weak is not None:
-                        out[i] = (f"looks like {claimed} (py3langid {p:.2f})", weak or bool(plan.fasttext))
+                        out[i] = (f"looks like {claimed} (py3langid {p:.2f})", weak)
                         continue
                 out[i] = self._langdetect(texts[i], plan, few[i])
         for i, lang in enumerate(langs):
@@ -390,21 +389,22 @@ class LanguageIdentifier:
         if best.lang not in plan.langdetect and other is not None and best.prob >= plan.reject:
             weak = self._claim(text, plan.code, other, few)
             if weak is not None:
-                return f"looks like {other} (langdetect {best.prob:.2f})", weak or bool(plan.fasttext or plan.py3langid)
+                return f"looks like {other} (langdetect {best.prob:.2f})", weak
         return None, False
 
 
 def field_texts(batch: Batch, fields: list[str], options_min_words: float = 3) -> list[tuple[str, list[str]]]:
     """``(field name, text per row)``. Options are judged together, joined into one text per row, and
-    only when they read as phrases (``options_min_words`` words of letters per option on average): a
-    list of single terms (organs, drugs, vaccines, ``HIV --------- 標準予防策``, ``Ag HBs -``) is
-    shared vocabulary that no identifier reads reliably."""
+    only when they read as phrases (``options_min_words`` words of letters per option on average, not
+    counting what is in brackets): a list of terms (organs, drugs, vaccines, ``HIV --------- 標準予防策``,
+    ``Ag HBs -``, ``Le captopril (Lopril®)``, ``PD〈programmed cell death〉-1``) is shared vocabulary
+    that no identifier reads reliably."""
     out = []
-    count = _WORD.findall
+    count, bracketed = _WORD.findall, _BRACKETED.sub
     for name in fields:
         if name == "options":
-            out.append((name, [joined if opts and len(count(joined := "; ".join(opts))) >= options_min_words
-                               * len(opts) else "" for opts in batch["options"]]))
+            out.append((name, [joined if opts and len(count(bracketed(" ", joined := "; ".join(opts))))
+                               >= options_min_words * len(opts) else "" for opts in batch["options"]]))
         else:
             out.append((name, list(batch[name])))
     return out
