@@ -140,12 +140,15 @@ def test_wrong_language_rows_are_still_removed(lid_step, lang, question, options
     assert reason is not None and expected in reason
 
 
-def test_options_are_counted_as_phrases_without_their_glosses():
+def test_options_are_judged_together_as_phrases_without_their_glosses(lid_step):
     batch = {"options": [["Le captopril (Lopril®)", "La prazosine (Minipress®)"],
                          ["Give oral antibiotics for one week", "Admit to hospital for observation"],
-                         ["Sẹ́ẹ̀lì ẹ̀jẹ̀ funfun", "Sẹ́ẹ̀lì plasma", "Platelet"]]}
-    (_, texts), = field_texts(batch, ["options"], 3)
-    assert texts == ["", "Give oral antibiotics for one week; Admit to hospital for observation", ""]
+                         ["Sẹ́ẹ̀lì ẹ̀jẹ̀ funfun", "Sẹ́ẹ̀lì plasma", "Platelet"],
+                         ["医師法 --------- 守秘義務", "刑法 --------- 応招義務"]]}
+    (_, texts, needs), = field_texts(batch, ["options"], 3)
+    assert texts[0] == "Le captopril  ; La prazosine  " and needs == [6, 6, 9, 6]
+    checked = lid_step.identifier.judge(texts, ["fr", "en", "yo", "ja"], needs).native
+    assert checked.tolist() == [False, True, False, False]  # term lists are not checked at all
 
 
 def test_real_samples_keep_every_row(lid_step):

@@ -158,7 +158,8 @@ class LanguageIdentifier:
         """The reason each text is not in its language (``None``: kept), weak verdicts included."""
         return self.judge(texts, langs).reasons
 
-    def judge(self, texts: list[str], langs: list[str]) -> FieldVerdicts:
+    def judge(self, texts: list[str], langs: list[str], min_words: list[float] | None = None) -> FieldVerdicts:
+        """Verdicts on ``texts``; a text with fewer than ``min_words[i]`` words (of any script) is not checked."""
         n = len(texts)
         if not n:
             return FieldVerdicts([], np.zeros(0, bool), np.zeros(0, bool))
@@ -171,6 +172,8 @@ class LanguageIdentifier:
         c = script_counts(texts, a["script"][plan_of], self.table, self.latin, self.kana)
         latin_lang = a["latin_lang"][plan_of]
         checked = c.letters >= a["min_letters"][plan_of]
+        if min_words is not None:
+            checked &= c.words >= np.asarray(min_words, np.float64)
         # Latin letters (terms, units, formulas) do not count against a non-Latin script
         counted = np.where(latin_lang, c.letters, c.letters - c.latin)
         share = np.divide(c.native, counted, out=np.ones(n), where=counted > 0)
@@ -196,7 +199,7 @@ class LanguageIdentifier:
         # identifiers see the first max_chars characters; each distinct (language, text) once, and a text
         # seen in an earlier batch (option sets, label words, shared contexts repeat) is not identified again
         m, memo = self.max_chars, self._memo
-        keys = [(langs[i], (LATIN_WORD.sub(" ", texts[i]) if strip[i] else texts[i])[:m], bool(few[i]))
+        keys = [(langs[i], (LATIN_WORD.sub(" ", texts[i][:4 * m]) if strip[i] else texts[i])[:m], bool(few[i]))
                 for i in todo]
         found = {key: memo[key] for key in dict.fromkeys(keys) if key in memo}
         new = [key for key in dict.fromkeys(keys) if key not in found]
@@ -321,7 +324,7 @@ def _init_worker(config: QualityConfig, langs: list[str]) -> None:
     _WORKER = LanguageIdentifier(config, langs)
 
 
-def _judge_in_worker(args: tuple[list[str], list[str]]) -> FieldVerdicts:
+def _judge_in_worker(args: tuple[list[str], list[str], list[float]]) -> FieldVerdicts:
     assert _WORKER is not None
     return _WORKER.judge(*args)
 
@@ -344,7 +347,9 @@ class LanguageIdStep(Step):
             "fields": self.fields,
             "method_by_language": {c: self.identifier.plans[c].method for c in self.langs},
             "thresholds_by_language": {c: {"accept": p.accept, "reject": p.reject, "rule_out": p.rule_out,
-                                           "min_letters": p.min_letters, "script_share": p.script_share}
+                                           "min_letters": p.min_letters, "script_share": p.script_share,
+                                           "min_words": p.min_words, "native_word_share": p.native_share,
+                                           "kana_min": p.kana_min}
                                        for c, p in ((c, self.identifier.plans[c]) for c in self.langs)},
         }
 
@@ -354,26 +359,26 @@ class LanguageIdStep(Step):
             self._pool.terminate()
             self._pool = None
 
-    def _judge(self, texts: list[str], langs: list[str]) -> FieldVerdicts:
+    def _judge(self, texts: list[str], langs: list[str], min_words: list[float]) -> FieldVerdicts:
         if self.workers == 1 or len(texts) < 2000 or multiprocessing.current_process().daemon:
             # (a build's shard worker is a daemon: it cannot start processes, and needs none)
-            return self.identifier.judge(texts, langs)
+            return self.identifier.judge(texts, langs, min_words)
         if self._pool is None:
             ctx = multiprocessing.get_context("fork")
             self._pool = ctx.Pool(self.workers, initializer=_init_worker, initargs=(self.config, self.langs))
             weakref.finalize(self, self._pool.terminate)
         size = -(-len(texts) // self.workers)
-        chunks = [(texts[i: i + size], langs[i: i + size]) for i in range(0, len(texts), size)]
+        chunks = [(texts[i: i + size], langs[i: i + size], min_words[i: i + size]) for i in range(0, len(texts), size)]
         return FieldVerdicts.concat(self._pool.map(_judge_in_worker, chunks))
 
     def __call__(self, batch: Batch) -> StepResult:
         n = len(batch["id"])
         langs = list(batch["lang"])
         fields = field_texts(batch, self.fields, float(self.settings.get("options_min_words", 3)))
-        texts = [t for _, col in fields for t in col]
-        v = self._judge(texts, langs * len(fields))
+        texts = [t for _, col, _ in fields for t in col]
+        v = self._judge(texts, langs * len(fields), [w for _, _, col in fields for w in col])
         # the item is judged as a whole: a weak verdict on one field stands only when no other field is native
-        names = [name for name, _ in fields]
+        names = [name for name, _, _ in fields]
         weak = v.weak.reshape(len(fields), n)
         native = v.native.reshape(len(fields), n).any(axis=0)
         strong: list[str | None] = [None] * n

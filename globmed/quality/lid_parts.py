@@ -84,7 +84,7 @@ class LangPlan:
 
 LATIN_WORD = re.compile(r"[A-Za-z\u00AA\u00BA\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u1E00-\u1EFF]+")
 _BRACKETED = re.compile(r"\([^()]*\)|（[^（）]*）|〈[^〈〉]*〉|\[[^\[\]]*\]|［[^［］]*］")  # glosses, brand names
-_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|[\u0300-\u036F])*")  # a word of letters (combining accents inside)
+_OPENERS = frozenset("(（〈[［")
 
 
 @dataclass
@@ -102,18 +102,20 @@ class FieldVerdicts:
                    np.concatenate([p.native for p in parts]))
 
 
-def field_texts(batch: Batch, fields: list[str], options_min_words: float = 3) -> list[tuple[str, list[str]]]:
-    """``(field name, text per row)``. Options are judged together, joined into one text per row, and
-    only when they read as phrases (``options_min_words`` words of letters per option on average, not
-    counting what is in brackets): a list of terms (organs, drugs, vaccines, ``HIV --------- 標準予防策``,
-    ``Ag HBs -``, ``Le captopril (Lopril®)``, ``PD〈programmed cell death〉-1``) is shared vocabulary
-    that no identifier reads reliably."""
+def field_texts(batch: Batch, fields: list[str], options_min_words: float = 3) -> list[tuple[str, list[str], list[float]]]:
+    """``(field name, text per row, words it needs per row to be checked)``. Options are judged together,
+    joined into one text per row without what is in brackets, and only when they read as phrases
+    (``options_min_words`` words of letters per option on average, counted by :func:`script_counts`):
+    a list of terms (organs, drugs, vaccines, ``HIV --------- 標準予防策``, ``Ag HBs -``,
+    ``Le captopril (Lopril®)``, ``PD〈programmed cell death〉-1``) is shared vocabulary that no
+    identifier reads reliably."""
     out = []
-    count, bracketed = _WORD.findall, _BRACKETED.sub
+    strip = _BRACKETED.sub
     for name in fields:
         if name == "options":
-            out.append((name, [joined if opts and len(count(bracketed(" ", joined := "; ".join(opts))))
-                               >= options_min_words * len(opts) else "" for opts in batch["options"]]))
+            joined = ["; ".join(opts) for opts in batch["options"]]
+            texts = [strip(" ", t) if _OPENERS.intersection(t) else t for t in joined]
+            out.append((name, texts, [options_min_words * len(opts) for opts in batch["options"]]))
         else:
-            out.append((name, list(batch[name])))
+            out.append((name, list(batch[name]), [0.0] * len(batch[name])))
     return out

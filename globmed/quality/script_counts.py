@@ -14,8 +14,8 @@ Language ID judges a field first by the scripts of its letters. What it needs, p
   capital: ``Universal Health Coverage〈UHC〉`` is four words and no plain word. Names, acronyms and
   eponyms are terms, not evidence of a language.
 
-All counts come from cumulative sums over one array of code points, so the cost is a few passes
-over the batch's characters whatever the number of texts.
+All counts come from one ``reduceat`` each over one array of code points, so the cost is a few
+passes over the batch's characters whatever the number of texts.
 """
 
 from __future__ import annotations
@@ -50,11 +50,13 @@ class ScriptCounts:
     plain_words: np.ndarray
 
 
-def _per_text(mask: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """How many positions of each text ``starts[i]:starts[i+1]`` the mask holds."""
-    total = np.zeros(len(mask) + 1, np.int64)
-    np.cumsum(mask, out=total[1:])
-    return np.diff(total[starts])
+def _per_text(mask: np.ndarray, starts: np.ndarray, nonempty: np.ndarray) -> np.ndarray:
+    """How many positions of each text ``starts[i]:starts[i+1]`` the mask holds (one ``reduceat``
+    over the non-empty texts, whose starts bound each other's runs)."""
+    out = np.zeros(len(starts) - 1, np.int64)
+    if len(mask):
+        out[nonempty] = np.add.reduceat(mask, starts[:-1][nonempty], dtype=np.int32)
+    return out
 
 
 def script_counts(texts: list[str], script_ids: np.ndarray, table: np.ndarray, latin: int,
@@ -73,8 +75,9 @@ def script_counts(texts: list[str], script_ids: np.ndarray, table: np.ndarray, l
     is_mark = mark[cp]
     # a word starts at a letter where the previous position (of the same text) is not a letter of the
     # same kind or a combining mark
+    nonempty = lengths > 0
     same_text = np.ones(len(cp), bool)
-    same_text[starts[:-1][lengths > 0]] = False
+    same_text[starts[:-1][nonempty]] = False
 
     def run_starts(mask: np.ndarray) -> np.ndarray:
         inside = mask | is_mark
@@ -84,12 +87,12 @@ def script_counts(texts: list[str], script_ids: np.ndarray, table: np.ndarray, l
 
     word_starts = run_starts(is_letter)
     return ScriptCounts(
-        letters=_per_text(is_letter, starts),
-        native=_per_text(is_native, starts),
-        latin=_per_text(is_latin, starts),
-        latin_words=_per_text(run_starts(is_latin), starts),
-        native_words=_per_text(run_starts(is_native), starts),
-        kana=_per_text(table[kana][cp], starts),
-        words=_per_text(word_starts, starts),
-        plain_words=_per_text(word_starts & ~capital[cp], starts),
+        letters=_per_text(is_letter, starts, nonempty),
+        native=_per_text(is_native, starts, nonempty),
+        latin=_per_text(is_latin, starts, nonempty),
+        latin_words=_per_text(run_starts(is_latin), starts, nonempty),
+        native_words=_per_text(run_starts(is_native), starts, nonempty),
+        kana=_per_text(table[kana][cp], starts, nonempty),
+        words=_per_text(word_starts, starts, nonempty),
+        plain_words=_per_text(word_starts & ~capital[cp], starts, nonempty),
     )
