@@ -187,3 +187,13 @@ def test_real_data_benchmark_counts_removals_and_reviewed_false_ones(tmp_path):
     (removed,) = [json.loads(line) for line in dump.read_text(encoding="utf-8").splitlines()]
     assert removed["step"] == "language_id" and removed["question"] == wrong["question"]
     assert re.search(r"looks like en", removed["reason"]) and removed["review"] == "genuine"
+
+
+@pytest.mark.parametrize("section, key", [("langid", "lid_min_words"), ("scripts", "Kana")])
+def test_a_config_without_a_setting_the_rules_need_names_it(section, key):
+    from globmed.errors import GlobmedError
+
+    config = load_quality_config(workers=1)
+    del config.data[section][key]
+    with pytest.raises(GlobmedError, match=key):
+        LanguageIdStep(config)

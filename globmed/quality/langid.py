@@ -7,7 +7,7 @@ identifier knows (Wolof) is checked by script and by ruling out the known langua
 must not find another registry language with confidence. Short fields (drug names, units,
 labels) are not checked.
 
-What real exam text taught it (IgakuQA, RuMedBench, MedQA Mainland, FrenchMedMCQA):
+What real exam text taught it (IgakuQA, CMExam, RuMedBench, FrenchMedMCQA, PubMedQA):
 
 - Kana present means Japanese (``lid_kana_min`` letters): kanji-heavy Japanese reads as Chinese
   to every identifier.
@@ -76,6 +76,13 @@ class LanguageIdentifier:
                 return [lang.mt["nllb"]] if lang.mt.get("nllb") else []
             return lang.lid_labels("fasttext")
 
+        def setting(code: str, key: str) -> Any:
+            try:
+                return config.lang_setting(code, key)
+            except KeyError:
+                raise GlobmedError(f"{config.origin}: langid has no {key!r} (the shipped globmed/quality/quality.yaml "
+                                   f"lists every setting)") from None
+
         self.langs = list(langs)
         self.plans: dict[str, LangPlan] = {}
         for code in langs:
@@ -92,11 +99,11 @@ class LanguageIdentifier:
                 code, script_index[lang.script],
                 tuple("__label__" + x for x in ft_labels(lang)), tuple(lang.lid_labels("py3langid")),
                 tuple(lang.lid_labels("langdetect")),
-                float(config.lang_setting(code, "lid_accept_prob")), float(config.lang_setting(code, "lid_reject_prob")),
-                float(config.lang_setting(code, "lid_rule_out_prob")), int(config.lang_setting(code, "lid_min_letters")),
-                float(config.lang_setting(code, "lid_script_min_share")),
-                int(config.lang_setting(code, "lid_min_words")), float(config.lang_setting(code, "lid_native_word_share")),
-                int(config.lang_setting(code, "lid_kana_min")))
+                float(setting(code, "lid_accept_prob")), float(setting(code, "lid_reject_prob")),
+                float(setting(code, "lid_rule_out_prob")), int(setting(code, "lid_min_letters")),
+                float(setting(code, "lid_script_min_share")),
+                int(setting(code, "lid_min_words")), float(setting(code, "lid_native_word_share")),
+                int(setting(code, "lid_kana_min")))
         # labels of every registry language, per tool (what "another registry language" means)
         self.ft_to_code: dict[str, str] = {}
         self.py3_to_code: dict[str, str] = {}
