@@ -174,7 +174,7 @@ def leaderboard_html(records: Sequence[dict[str, Any]], **tables: Any) -> bytes:
 
 
 _EXTERNAL = [
-    (re.compile(r"""\b(?:src|href|action|poster|srcset)\s*=\s*["']?\s*(?!#|data:)[^"'\s>]""", re.I),
+    (re.compile(r"""\b(?:src|href|action|poster|srcset)\s*=\s*["']?\s*(?!#|data:)[^"'\s>]+""", re.I),
      "an element loads a resource"),
     (re.compile(r"@import|url\(\s*['\"]?(?!data:)", re.I), "the style loads a resource"),
     (re.compile(r"\b(?:fetch|XMLHttpRequest|WebSocket|EventSource|importScripts)\s*\(", re.I),
@@ -195,7 +195,7 @@ def self_contained_problems(html: str) -> list[str]:
         if m:
             line = without_data.count("\n", 0, m.start()) + 1
             problems.append(f"line {line}: {what} ({m.group().strip()!r})")
-    if f'content="{CSP}"' not in html:
+    if f'<meta http-equiv="Content-Security-Policy" content="{CSP}">' not in html:
         problems.append("the Content-Security-Policy that forbids network requests is missing")
     if len(re.findall(r"<script\b", html, re.I)) != 2:
         problems.append("the page must have exactly two script elements (the data and the code)")
