@@ -19,4 +19,5 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -q </dev/null
 # fonts-dejavu-core: the page's text renders the same on a bare image (the test checks a screenshot)
 "${SUDO[@]}" apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core </dev/null
-command -v chromium
+command -v chromium || { echo "ci_browser: chromium is not on PATH after the install" >&2; exit 1; }
+chromium --version 2>/dev/null || true
