@@ -245,3 +245,13 @@ def test_browser_screenshot_shows_the_cells_the_filter_keeps(page, tmp_path):
     # filtered to the low tier: the high-resource cells (en: 1.0 and 0.75) are gone, the low ones stay
     assert low[YELLOW_1_0] < cell / 4 and low[GREEN_0_75] < cell / 4
     assert low[TEAL_0_5] > cell and low[PURPLE_0_0] > cell
+
+
+def test_model_size_is_read_from_an_id_or_name():
+    from globmed.bench.model_size import size_label, size_params
+
+    cases = {"HuggingFaceTB/SmolLM2-135M-Instruct": "135M", "Qwen/Qwen3-1.7B": "1.7B", "google/gemma-2-9b-it": "9B",
+             "Qwen/Qwen3-30B-A3B": "30B", "gpt-4o-mini": None, "Qwen3": None, "tiny": None}
+    assert {name: size_label(name) for name in cases} == cases
+    assert size_label("gpt-4o-mini", "my-7b-run") == "7B"  # the first name with a size wins
+    assert (size_params("1.7B"), size_params("135M"), size_params(""), size_params("big")) == (1.7e9, 1.35e8, None, None)
