@@ -104,8 +104,8 @@ def test_a_bad_record_stops_the_release_before_any_request(bench, hub, tmp_path)
     rec = json.loads(first)
     del rec["score"]
     path.write_text(json.dumps(rec) + "\n" + rest)
-    (broken / "results" / "m1.jsonl").write_text('{"model": "x", "mode": "letter", "lang": "xx", "task": "mcq", '
-                                                '"score": 1.0, "id": "a/xx/1"}\n')
+    (broken / "results" / "m1.jsonl").write_text('{"key": "letter|k0|a/xx/1", "model": "x", "mode": "letter", '
+                                                '"lang": "xx", "task": "mcq", "score": 1.0, "id": "a/xx/1"}\n')
     with pytest.raises(GlobmedError) as err:
         release_leaderboard(LeaderboardRelease(results=broken, repo_id=REPO), api=api_for(hub), echo=lambda s: None)
     text = str(err.value)
