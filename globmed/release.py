@@ -56,7 +56,7 @@ class PlannedFile:
 @dataclass
 class CommitPlan:
     repo_id: str
-    repo_type: str  # "dataset" | "model"
+    repo_type: str  # "dataset" | "model" | "space"
     files: list[PlannedFile]
     card_before: str | None
     card_after: str
@@ -64,6 +64,7 @@ class CommitPlan:
     revision: str | None = None
     private: bool = False
     notes: list[str] = field(default_factory=list)
+    space_sdk: str | None = None  # a Space's SDK ("static"), which the Hub needs to create one
 
     @property
     def total_bytes(self) -> int:
@@ -189,7 +190,8 @@ def fetch_hub_card(api, repo_id: str, repo_type: str, revision: str | None,
 def push(plan: CommitPlan, api) -> str:
     """Create the repo if needed and send every planned file in ONE commit; returns its URL."""
     require_token()
-    api.create_repo(plan.repo_id, repo_type=plan.repo_type, private=plan.private or None, exist_ok=True)
+    api.create_repo(plan.repo_id, repo_type=plan.repo_type, private=plan.private or None, exist_ok=True,
+                    **({"space_sdk": plan.space_sdk} if plan.space_sdk else {}))
     if plan.revision:
         api.create_branch(plan.repo_id, repo_type=plan.repo_type, branch=plan.revision, exist_ok=True)
     info = api.create_commit(plan.repo_id, operations=[f.operation() for f in plan.files],

@@ -324,6 +324,10 @@ def write_reports(result_files: Sequence[Path], out: Path) -> list[Path]:
                "replies without a valid `Score: N` line (left out of the mean).", "",
                _md(open_rows, open_cols, show_ci=["judge"]), ""]
     files[out / "leaderboard.md"] = "\n".join(md).encode()
+    from globmed.bench.leaderboard_html import leaderboard_html  # the page: sortable table, heatmap, tier gap
+
+    files[out / "leaderboard.html"] = leaderboard_html(every, langs=langs, rows=rows, task_rows=task_rows,
+                                                       open_rows=open_rows)
     for path, data in files.items():
         _write_atomic(path, data)
     return [*files, *_plots(out, langs, rows)]

@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 
 from globmed.bench.backends import Backend, make_backend
 from globmed.bench.data import load_items, load_shots
+from globmed.bench.model_size import size_label
 from globmed.bench.registry import ModelSpec
 from globmed.bench.results import (
     ResultStore,
@@ -101,7 +102,8 @@ def run_model(spec: ModelSpec, opts: BenchOptions, backend: Backend | None = Non
                 origin = {it["id"]: it.get("origin_id") for it in part}
                 for rec in records:
                     rec.update(key=record_key(rec["mode"], opts.shots, rec["id"]), model=spec.name, shots=opts.shots,
-                               origin_id=origin.get(rec["id"]) or origin_of(rec["id"]))
+                               origin_id=origin.get(rec["id"]) or origin_of(rec["id"]), backend=spec.backend,
+                               size=size_label(spec.model, spec.name))
                 written += store.append(records)
                 bar.update(len(part))
             bar.close()

@@ -1,4 +1,4 @@
-"""``globmed release dataset`` and ``globmed release model``."""
+"""``globmed release dataset``, ``globmed release model`` and ``globmed release leaderboard``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("release", help="check a dataset folder or model and upload it to the Hub in one commit",
+    p = sub.add_parser("release", help="check a dataset folder, model or leaderboard and upload it to the Hub in one commit",
                        description="Run the release gates; if all pass, upload everything in ONE Hub commit. "
                        "The token comes from HF_TOKEN or `hf auth login` and is never printed or written.")
     rsub = p.add_subparsers(dest="release_command", metavar="WHAT")
@@ -42,6 +42,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--dry-run", action="store_true")
     m.set_defaults(func=run_model)
 
+    lb = rsub.add_parser("leaderboard", help="publish the bench leaderboard page as a static Hub Space",
+                         description="Rebuild the reports of a `globmed bench --out` folder and publish "
+                         "leaderboard.html (as index.html), its tables and a `sdk: static` card as a Space in "
+                         "one commit.")
+    lb.add_argument("--results", required=True, type=Path, help="`globmed bench --out` folder (or its results/)")
+    lb.add_argument("--repo-id", required=True, help="Hub Space, e.g. org/globmed-bench")
+    lb.add_argument("--dataset-repo-id", default="org/globmed", help="Hub id of the benched dataset (card link)")
+    lb.add_argument("--private", action="store_true", help="create the Space private (if it does not exist)")
+    lb.add_argument("--revision", help="branch to commit to (created if missing; default main)")
+    lb.add_argument("--dry-run", action="store_true", help="run the gates and print the commit plan; upload nothing")
+    lb.set_defaults(func=run_leaderboard)
+
 
 def run_dataset(args: argparse.Namespace) -> int:
     from globmed.dataset_release import DatasetRelease, release_dataset
@@ -63,4 +75,13 @@ def run_model(args: argparse.Namespace) -> int:
                                dataset=args.dataset, dataset_repo_id=args.dataset_repo_id, langs=list(langs),
                                license=args.license, private=args.private, revision=args.revision,
                                dry_run=args.dry_run))
+    return 0
+
+
+def run_leaderboard(args: argparse.Namespace) -> int:
+    from globmed.leaderboard_release import LeaderboardRelease, release_leaderboard
+
+    release_leaderboard(LeaderboardRelease(results=args.results, repo_id=args.repo_id,
+                                           dataset_repo_id=args.dataset_repo_id, private=args.private,
+                                           revision=args.revision, dry_run=args.dry_run))
     return 0
