@@ -68,7 +68,7 @@ def test_repeated_records_count_once_everywhere_results_are_read(tmp_path):
     got = load_results([path, path])
     assert len(got) == 4 and [r["correct"] for r in got[:3]] == [True, False, True]
     proc = run_cli("bench", "report", str(path), str(path.parent), "--out", str(tmp_path / "report"))
-    assert "| m1 | letter | 0.667" in proc.stdout
+    assert "| m1 | letter | 0 | 0.667" in proc.stdout  # a run is model, mode and shots
     with open(tmp_path / "report" / "leaderboard_tasks.csv") as fh:
         rows = {r["model"]: r for r in csv.DictReader(fh)}
     assert rows["m1"]["n"] == "3" and rows["m1"]["accuracy"] == "0.667" and rows["m2"]["n"] == "1"
