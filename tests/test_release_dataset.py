@@ -20,7 +20,15 @@ from globmed.dataset_release import (
     run_dataset_gates,
 )
 from globmed.errors import GlobmedError
-from globmed.near_duplicates import find_near_duplicates, normalise
+from globmed.quality.near_duplicates import (
+    Definition,
+    find_pairs,
+    first_match,
+    jaccard,
+    normalise,
+    shingles,
+    table_side,
+)
 from globmed.release import merge_card_metadata, split_card
 
 SENTINEL = "hf_SENTINELtoken0123456789abcdefXYZ"
@@ -164,10 +172,25 @@ def test_gate_near_duplicates_fails_for_a_reworded_test_copy_of_a_train_item(tmp
     assert "test entry 'demo/en/q6'" in problem and "train entry 'demo/en/q1'" in problem and "Jaccard" in problem
 
 
+def find_near_duplicates(train: list[tuple[str, str]], test: list[tuple[str, str]],
+                         definition: Definition | None = None) -> dict[str, tuple[str, float]]:
+    """Per test text, its most similar train text under the definition: {test id: (train id, similarity)}."""
+    import pyarrow as pa
+
+    definition = definition or Definition.default()
+
+    def side(items):
+        t = pa.table({"question": [text for _, text in items], "options": [[] for _ in items], "context": [""] * len(items)})
+        return table_side(t, definition)
+
+    q, r, sim = find_pairs(side(test), side(train), definition)
+    return {test[j][0]: (train[i][0], s) for j, (i, s) in first_match(q, r, sim).items()}
+
+
 def test_near_duplicate_check_exact_near_and_distinct():
     train = [("t1", "Which organ produces insulin?"), ("t2", QUESTIONS[2])]
     test = [("x1", "WHICH organ  produces insulin!"), ("x2", QUESTIONS[2] + " Choose one."), ("x3", QUESTIONS[3])]
-    found = {d.test_id: (d.train_id, d.similarity) for d in find_near_duplicates(train, test)}
+    found = find_near_duplicates(train, test)
     assert found["x1"] == ("t1", 1.0)
     assert found["x2"][0] == "t2" and 0.8 <= found["x2"][1] < 1.0
     assert "x3" not in found
@@ -175,8 +198,6 @@ def test_near_duplicate_check_exact_near_and_distinct():
 
 
 def test_near_duplicates_are_judged_by_exact_jaccard_among_many_alike_texts():
-    from globmed.near_duplicates import jaccard, shingles
-
     stem = "Which of the following is the most likely diagnosis in a patient with "
     findings = ["fever", "cough", "rash", "jaundice", "anaemia", "dyspnoea", "oedema", "ascites", "tremor", "ataxia"]
     train = [(f"t{i}", f"{stem}{a} and {b} for {i % 7 + 2} days?") for i, (a, b) in
@@ -184,14 +205,15 @@ def test_near_duplicates_are_judged_by_exact_jaccard_among_many_alike_texts():
     train.append(("t-copy", train[5][1]))  # the same text again: the first is reported
     near = train[5][1].replace("days?", "days, despite rest?")
     test = [("edited", near), ("boiler", stem + "headache and photophobia?"), ("same", train[40][1])]
-    found = {d.test_id: d for d in find_near_duplicates(train, test)}
-    assert found["same"].train_id == "t40" and found["same"].similarity == 1.0
+    found = find_near_duplicates(train, test)
+    assert found["same"] == ("t40", 1.0)
     exact = jaccard(shingles(normalise(near)), shingles(normalise(train[5][1])))
-    assert found["edited"].train_id == "t5" and found["edited"].similarity == round(exact, 4) >= 0.8
+    assert found["edited"] == ("t5", exact) and exact >= 0.8
     assert "boiler" not in found  # shares the boilerplate with all 90 train texts, below 0.8 with each
     best = max(jaccard(shingles(normalise(test[1][1])), shingles(normalise(t))) for _, t in train)
     assert best < 0.8
-    assert find_near_duplicates(train, test, threshold=0.99) == [found["same"]]
+    strict = find_near_duplicates(train, test, Definition(threshold=0.99))
+    assert strict == {"same": found["same"]}
 
 
 def test_merge_card_metadata_ours_win_for_computed_keys_theirs_kept_otherwise():

@@ -4,7 +4,7 @@ LSH banding; whole batches at once in numpy, no per-entry Python objects."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -36,8 +36,10 @@ def text_hash(shingled: str) -> int:
     return int.from_bytes(hashlib.blake2b(shingled.encode(), digest_size=8).digest(), "little")
 
 
-def signatures(texts: Sequence[str], *, k: int = 5, num_perm: int = 64, hashes: bool = False):
-    """``(len(texts), num_perm)`` uint32 MinHash signatures of the character ``k``-grams.
+def signatures(texts: Sequence[str], *, k: int = 5, num_perm: int = 64, hashes: bool = False,
+               prepare: Callable[[str], str] | None = shingle_text):
+    """``(len(texts), num_perm)`` uint32 MinHash signatures of the character ``k``-grams of each text
+    as ``prepare`` gives it (``None``: as is; it must then hold no NUL).
 
     One hash per shingle; its top bits pick a bin, the rest is the value, the minimum per
     bin is kept (one-permutation hashing). Empty bins borrow from the next non-empty bin
@@ -48,7 +50,7 @@ def signatures(texts: Sequence[str], *, k: int = 5, num_perm: int = 64, hashes: 
         raise ValueError(f"num_perm {num_perm}: must be a power of two up to 1024")
     n = len(texts)
     sig = np.full(n * num_perm, EMPTY, dtype=np.uint32)
-    shingled = [shingle_text(t) for t in texts]
+    shingled = [prepare(t) for t in texts] if prepare is not None else list(texts)
     keys = np.fromiter(map(text_hash, shingled), dtype=np.uint64, count=n) if hashes else None
     if n == 0:
         return (sig.reshape(0, num_perm), keys) if hashes else sig.reshape(0, num_perm)
