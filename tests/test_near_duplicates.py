@@ -47,7 +47,7 @@ def exact(a: str, b: str) -> float:
 
 def test_one_text_one_normalisation_for_a_row_and_a_column():
     t = pa.table({"question": ["Ｃａｆé  <b>pain</b>?"], "options": [["A) Aspirin", "Heparin!"]], "context": [None]})
-    assert comparison_texts(t).to_pylist() == [entry_text("Ｃａｆé  <b>pain</b>?", ["A) Aspirin", "Heparin!"], None)]
+    assert comparison_texts(t).texts() == [entry_text("Ｃａｆé  <b>pain</b>?", ["A) Aspirin", "Heparin!"], None)]
     assert entry_text("Ｃａｆé  <b>pain</b>?", ["A) Aspirin", "Heparin!"], None) == "café b pain b a aspirin heparin"
     assert normalise("Ça  va?") == "ça va" and shingles("abc") == {"abc"}
 

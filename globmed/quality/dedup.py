@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from globmed.pipeline import TableResult, TableStep
 from globmed.quality.minhash import EMPTY, band_keys, candidate_pairs, similarity
-from globmed.quality.near_duplicates import comparison_texts, jaccard, shingles, text_hashes
+from globmed.quality.near_duplicates import comparison_texts, jaccard, shingles
 from globmed.quality.signatures import HASH_COLUMN, SignatureStore
 
 
@@ -27,7 +27,7 @@ def _lang_codes(table: pa.Table) -> np.ndarray:
 
 def _text_hashes(table: pa.Table) -> np.ndarray:
     """The duplicate key of each row's comparison text."""
-    return text_hashes(comparison_texts(table).to_pylist())
+    return comparison_texts(table).hashes()
 
 
 class ExactDedupStep(TableStep):
@@ -112,7 +112,7 @@ class NearDedupStep(TableStep):
         todo = np.flatnonzero(hashes[a] != hashes[b])
         if len(todo):
             rows, at = np.unique(np.concatenate([a[todo], b[todo]]), return_inverse=True)
-            grams = [shingles(t) for t in comparison_texts(table.take(pa.array(rows))).to_pylist()]
+            grams = [shingles(t) for t in comparison_texts(table.take(pa.array(rows))).texts()]
             at = at.reshape(2, -1)
             sim[todo] = [jaccard(grams[x], grams[y]) for x, y in zip(at[0].tolist(), at[1].tolist(), strict=True)]
         return sim

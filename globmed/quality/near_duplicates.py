@@ -4,9 +4,10 @@ release gate ``near_duplicates`` (:mod:`globmed.dataset_release`). Nothing else 
 
 1. **Text** of an entry: its question, its options and the first 500 characters of its context,
    one per line (:func:`comparison_texts`).
-2. **Normalised**: Unicode NFKC, lower case, every run of characters that are neither letters nor
-   digits replaced by one space, trimmed (:func:`normalise`; Arrow compute, the same code for one
-   text and for a column).
+2. **Normalised**: Unicode NFC, lower case, full-width ASCII forms as ASCII (``ＣＴ１`` = ``ct1``),
+   every run of characters that are not letters, marks or digits replaced by one space, trimmed
+   (:func:`normalise_texts`: one vectorised pass over the code points, the same code for one text
+   and for a column).
 3. **Shingles**: the set of character 5-grams of the normalised text (the text itself when it is
    no longer).
 4. Two entries are **duplicates** when their normalised texts are equal, **near-duplicates** when
@@ -31,6 +32,7 @@ threshold is found with probability 1 - (1 - 0.8^8)^16 = 0.947 (16 bands of 8 ro
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -65,8 +67,8 @@ class Definition:
         return cls.from_settings(load_quality_config().section("dedup"))
 
     def describe(self) -> dict[str, Any]:
-        return {"text": f"question, options, first {CONTEXT_CHARS} characters of context; NFKC, lower case, "
-                        "non-alphanumerics as one space",
+        return {"text": f"question, options, first {CONTEXT_CHARS} characters of context; NFC, lower case, "
+                        "full-width ASCII as ASCII, runs of non-letters/marks/digits as one space",
                 "shingles": f"character {NGRAM}-grams", "threshold": self.threshold,
                 "similarity": "exact Jaccard of the shingle sets, verified on every MinHash LSH candidate "
                               f"({self.num_perm} bins, {self.bands} bands, no cap per bucket)"}
@@ -74,35 +76,107 @@ class Definition:
 
 # ------------------------------------------------------------------------------------- the text
 
-def normalise_column(texts: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
-    """:func:`normalise` of every string of an Arrow column (vectorised)."""
-    texts = pc.utf8_normalize(texts, "NFKC")
-    texts = pc.utf8_lower(texts)
-    texts = pc.replace_substring_regex(texts, r"[^\p{L}\p{N}]+", " ")
-    return pc.utf8_trim_whitespace(texts)
+_BMP_KEEP: np.ndarray | None = None
+
+
+def _keeps(cp: np.ndarray) -> np.ndarray:
+    """Whether each code point is a letter, a mark or a digit (Unicode categories L*, M*, N*)."""
+    global _BMP_KEEP
+    if _BMP_KEEP is None:
+        _BMP_KEEP = np.array([unicodedata.category(chr(c))[0] in "LMN" for c in range(0x10000)], dtype=bool)
+    if not len(cp) or cp.max() < 0x10000:
+        return _BMP_KEEP[cp]
+    keep = np.zeros(len(cp), dtype=bool)
+    low = cp < 0x10000
+    keep[low] = _BMP_KEEP[cp[low]]
+    if not low.all():
+        high, at = np.unique(cp[~low], return_inverse=True)
+        keep[~low] = np.array([unicodedata.category(chr(c))[0] in "LMN" for c in high.tolist()], dtype=bool)[at]
+    return keep
+
+
+@dataclass
+class Normalised:
+    """Normalised texts as one array of code points, each text followed by a 0."""
+
+    cp: np.ndarray
+    starts: np.ndarray
+    """Text ``i`` is ``cp[starts[i]:starts[i + 1] - 1]``."""
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def texts(self, rows: Sequence[int] | np.ndarray | None = None) -> list[str]:
+        rows = range(len(self)) if rows is None else rows
+        return [self.cp[self.starts[i]: self.starts[i + 1] - 1].tobytes().decode("utf-32-le") for i in rows]
+
+    def hashes(self) -> np.ndarray:
+        """A 64-bit key per text (blake2b of its code points), equal for equal texts (the duplicate key)."""
+        data, starts = self.cp.tobytes(), (self.starts * 4).tolist()
+        return np.fromiter((int.from_bytes(hashlib.blake2b(data[a:b], digest_size=8).digest(), "little")
+                            for a, b in zip(starts[:-1], starts[1:], strict=True)), dtype=np.uint64, count=len(self))
+
+
+def normalise_texts(texts: Sequence[str] | pa.Array | pa.ChunkedArray) -> Normalised:
+    """Unicode NFC, lower case, full-width ASCII forms as ASCII, every run of characters that are not
+    letters, marks or digits as one space, no space at either end: one pass over all code points."""
+
+    if isinstance(texts, pa.Array | pa.ChunkedArray):
+        texts = pc.fill_null(texts.cast(pa.string()), "").to_pylist()
+    texts = [unicodedata.normalize("NFC", t).lower() for t in texts]
+    cp = np.frombuffer(("\x00".join(texts) + "\x00").encode("utf-32-le"), dtype=np.uint32).copy()
+    if not texts:
+        return Normalised(np.zeros(0, np.uint32), np.zeros(1, np.int64))
+    wide = (cp >= 0xFF01) & (cp <= 0xFF5E)  # ＡＢＣ１２３ -> abc123 (lower-cased above: ａｂｃ)
+    if wide.any():
+        cp[wide] -= 0xFEE0
+    keep = _keeps(cp)  # a 0 (the separator after each text, or one inside a text) is not kept
+    # the first of a run of other characters becomes one space when it follows a kept character
+    one_space = np.zeros(len(cp), dtype=bool)
+    one_space[1:] = keep[:-1]
+    one_space &= ~keep
+    one_space[cp == 0] = False
+    seps = np.zeros(len(cp), dtype=bool)
+    seps[np.cumsum([len(t) + 1 for t in texts]) - 1] = True
+    take = keep | one_space | seps
+    out = cp[take]
+    out[one_space[take]] = 32
+    out[seps[take]] = 0
+    # a space right before the end of its text goes
+    trailing = np.zeros(len(out), dtype=bool)
+    trailing[:-1] = (out[:-1] == 32) & (out[1:] == 0)
+    if trailing.any():
+        out = out[~trailing]
+    starts = np.zeros(len(texts) + 1, dtype=np.int64)
+    starts[1:] = np.flatnonzero(out == 0) + 1
+    return Normalised(out, starts)
 
 
 def normalise(text: str) -> str:
-    """NFKC, lower case, non-alphanumeric runs as one space, trimmed."""
-    return normalise_column(pa.array([text], pa.string()))[0].as_py()
+    """One text as :func:`normalise_texts` normalises it."""
+    return normalise_texts([text]).texts()[0]
 
 
-def comparison_texts(table: pa.Table) -> pa.ChunkedArray:
-    """The normalised text of each row of a table with ``question``, ``options``, ``context``."""
+def joined_texts(table: pa.Table) -> pa.ChunkedArray:
+    """The text of each row of a table with ``question``, ``options``, ``context``, before normalising."""
     options = table.column("options")
     if not pa.types.is_string(options.type.value_type):  # an empty list column has items of type null
         options = options.cast(pa.list_(pa.string()))
     options = pc.binary_join(options, "\n")
     context = pc.utf8_slice_codeunits(table.column("context").cast(pa.string()), 0, CONTEXT_CHARS)
-    joined = pc.binary_join_element_wise(table.column("question").cast(pa.string()), options, context, "\n",
-                                         null_handling="replace", null_replacement="")
-    return normalise_column(joined)
+    return pc.binary_join_element_wise(table.column("question").cast(pa.string()), options, context, "\n",
+                                       null_handling="replace", null_replacement="")
+
+
+def comparison_texts(table: pa.Table) -> Normalised:
+    """The normalised text of each row of a table with ``question``, ``options``, ``context``."""
+    return normalise_texts(joined_texts(table))
 
 
 def entry_text(question: str, options: Sequence[str] | None, context: str | None) -> str:
     """The normalised text of one entry (the same as :func:`comparison_texts` gives for its row)."""
     table = pa.table({"question": [question], "options": [list(options or [])], "context": [context or ""]})
-    return comparison_texts(table)[0].as_py()
+    return comparison_texts(table).texts()[0]
 
 
 def shingles(norm: str, n: int = NGRAM) -> set[str]:
@@ -116,17 +190,11 @@ def jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a or b else 1.0
 
 
-def text_hashes(norm: Sequence[str]) -> np.ndarray:
-    """64-bit blake2b of each normalised text (the duplicate key)."""
-    return np.fromiter((int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "little") for t in norm),
-                       dtype=np.uint64, count=len(norm))
+def sketch(norm: Normalised, definition: Definition) -> tuple[np.ndarray, np.ndarray]:
+    """``(signatures, duplicate keys)`` of normalised texts: what :func:`find_pairs` searches."""
+    from globmed.quality.minhash import codepoint_signatures
 
-
-def sketch(norm: Sequence[str], definition: Definition) -> tuple[np.ndarray, np.ndarray]:
-    """``(signatures, hashes)`` of normalised texts: what :func:`find_pairs` searches."""
-    from globmed.quality.minhash import signatures
-
-    return signatures(norm, k=NGRAM, num_perm=definition.num_perm, prepare=None), text_hashes(norm)
+    return codepoint_signatures(norm.cp, len(norm), k=NGRAM, num_perm=definition.num_perm), norm.hashes()
 
 
 # ------------------------------------------------------------------------------------- the search
@@ -227,12 +295,12 @@ def table_side(table: pa.Table, definition: Definition, sig: np.ndarray | None =
         hashes = None if hashes is None else hashes[rows]
     norm = None
     if sig is None or hashes is None:
-        norm = comparison_texts(table if rows is None else table.take(pa.array(rows, pa.int64()))).to_pylist()
+        norm = comparison_texts(table if rows is None else table.take(pa.array(rows, pa.int64())))
         sig, hashes = sketch(norm, definition)
 
     def texts(at: np.ndarray) -> list[str]:
         if norm is not None:
-            return [norm[i] for i in at.tolist()]
-        return comparison_texts(table.take(pa.array(at if rows is None else rows[at], pa.int64()))).to_pylist()
+            return norm.texts(at.tolist())
+        return comparison_texts(table.take(pa.array(at if rows is None else rows[at], pa.int64()))).texts()
 
     return Side(sig, hashes, texts)

@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from globmed.quality.near_duplicates import Definition, comparison_texts, normalise_column, sketch
+from globmed.quality.near_duplicates import Definition, Normalised, comparison_texts, normalise_texts, sketch
 
 HASH_COLUMN = "_exact_hash"
-"""Column of :func:`globmed.quality.near_duplicates.text_hashes` of each row's comparison text."""
+"""Column of the duplicate key (:meth:`globmed.quality.near_duplicates.Normalised.hashes`) of each row."""
 
 _FORKED_TABLE: pa.Table | None = None  # the table the forked workers read their slices from
 
@@ -22,8 +22,8 @@ def _sketch_chunk(args: tuple[list[str] | tuple[int, int], Definition]) -> tuple
     texts, definition = args
     if isinstance(texts, tuple):  # rows lo..hi of the table inherited from the parent (no pickling of it:
         lo, hi = texts            # a pickled slice of an Arrow table carries its whole parent buffers)
-        texts = comparison_texts(_FORKED_TABLE.slice(lo, hi - lo)).to_pylist()
-    return sketch(texts, definition)
+        return sketch(comparison_texts(_FORKED_TABLE.slice(lo, hi - lo)), definition)
+    return sketch(texts if isinstance(texts, Normalised) else normalise_texts(texts), definition)
 
 
 class SignatureStore:
@@ -48,7 +48,7 @@ class SignatureStore:
         """The signatures as a column (``num_perm`` little-endian uint32 per row) and the duplicate keys."""
         if self.column in table.column_names:  # another step sharing this store asked first
             return {}
-        sig, keys = sketch(comparison_texts(table).to_pylist(), self.definition)
+        sig, keys = sketch(comparison_texts(table), self.definition)
         width = 4 * self.num_perm
         return {self.column: pa.FixedSizeBinaryArray.from_buffers(
                     pa.binary(width), len(sig), [None, pa.py_buffer(np.ascontiguousarray(sig, dtype="<u4").tobytes())]),
@@ -73,10 +73,10 @@ class SignatureStore:
 
     def compute(self, texts: list[str] | pa.Table) -> tuple[np.ndarray, np.ndarray]:
         """``(signatures, keys)`` of raw ``texts`` (normalised here), or of each table row's comparison text."""
+        if not isinstance(texts, pa.Table):
+            texts = list(texts)
         global _FORKED_TABLE
         is_table = isinstance(texts, pa.Table)
-        if not is_table:
-            texts = normalise_column(pa.array(texts, pa.string())).to_pylist()
         n = texts.num_rows if is_table else len(texts)
         spans = [(lo, min(lo + self.chunk, n)) for lo in range(0, n, self.chunk)]
         if self.workers > 1 and len(spans) > 1:
@@ -88,8 +88,8 @@ class SignatureStore:
             finally:
                 _FORKED_TABLE = None
         else:
-            parts = [_sketch_chunk((comparison_texts(texts.slice(lo, hi - lo)).to_pylist() if is_table
-                                    else texts[lo:hi], self.definition)) for lo, hi in spans]
+            parts = [_sketch_chunk((comparison_texts(texts.slice(lo, hi - lo)) if is_table else texts[lo:hi],
+                                    self.definition)) for lo, hi in spans]
         if not parts:
             return np.zeros((0, self.num_perm), np.uint32), np.zeros(0, np.uint64)
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
