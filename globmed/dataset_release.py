@@ -159,13 +159,22 @@ def _rows(loaded: dict[str, Any]):
         yield from dsd.items()
 
 
+def _arrow(ds: Any, columns: Sequence[str]) -> Any:
+    """The columns of a loaded split as one Arrow table (no rows through Python)."""
+    return ds.select_columns(list(columns)).with_format("arrow")[:]
+
+
 def gate_origin_split(loaded: dict[str, Any]) -> GateResult:
-    splits_of: dict[str, set[str]] = defaultdict(set)
-    for split, ds in _rows(loaded):
-        for origin in ds["origin_id"]:
-            splits_of[origin].add(split)
-    leaks = sorted(o for o, s in splits_of.items() if len(s) > 1)
-    return GateResult("origin_split", [f"origin_id {o!r} is in splits {sorted(splits_of[o])}" for o in leaks])
+    import pyarrow as pa
+
+    parts = [_arrow(ds, ["origin_id"]).append_column("split", pa.array([split] * ds.num_rows, pa.string()))
+             for split, ds in _rows(loaded)]
+    if not parts:
+        return GateResult("origin_split", [])
+    groups = pa.concat_tables(parts).group_by("origin_id").aggregate([("split", "distinct")])
+    leaks = sorted((row["origin_id"], sorted(row["split_distinct"])) for row in groups.to_pylist()
+                   if len(row["split_distinct"]) > 1)
+    return GateResult("origin_split", [f"origin_id {o!r} is in splits {splits}" for o, splits in leaks])
 
 
 def _split_tables(loaded: dict[str, Any]) -> dict[str, Any]:
@@ -174,7 +183,7 @@ def _split_tables(loaded: dict[str, Any]) -> dict[str, Any]:
 
     parts: dict[str, list] = defaultdict(list)
     for split, ds in _rows(loaded):
-        parts[split].append(ds.data.table)
+        parts[split].append(_arrow(ds, ["id", "question", "options", "context"]))
     return {split: pa.concat_tables(tables) for split, tables in parts.items()}
 
 
@@ -207,6 +216,30 @@ def gate_near_duplicates(loaded: dict[str, Any], definition: Definition | None =
     return GateResult("near_duplicates", problems)
 
 
+def _all_config_problems(folder: Path, cfg: str, cache_dir: Path) -> list[str]:
+    """The ``all`` config resolves (by ``datasets``' own resolution of the card's ``configs``) to every
+    data file of the folder, each under its split; the files themselves were loaded by the language
+    configs (the card gate has checked that every data file is in one)."""
+    from datasets import load_dataset_builder
+
+    try:
+        builder = load_dataset_builder(str(folder), cfg, cache_dir=tempfile.mkdtemp(dir=cache_dir, prefix=f"{cfg}-"))
+        resolved = {split: {Path(f).resolve() for f in listed} for split, listed in builder.config.data_files.items()}
+    except Exception as exc:
+        return [f"load_dataset({str(folder)!r}, {cfg!r}) failed: {type(exc).__name__}: {exc}"]
+    expected: dict[str, set[Path]] = defaultdict(set)
+    for f in data_files(folder):
+        expected[Path(f).name.split("-", 1)[0]].add((folder / f).resolve())
+    problems = []
+    for split in sorted(set(resolved) | set(expected)):
+        for f in sorted(resolved.get(split, set()) ^ expected.get(split, set())):
+            rel = f.relative_to(folder.resolve()) if f.is_relative_to(folder.resolve()) else f
+            state = (f"resolves to {rel}, which is not a {split} file of the folder" if f in resolved.get(split, set())
+                     else f"does not include {rel}")
+            problems.append(f"config {cfg!r} split {split!r} {state}")
+    return problems
+
+
 def run_dataset_gates(folder: Path, report: dict[str, Any], allow_nonredistributable: Sequence[str] = (),
                       near_dup_threshold: float | None = None) -> tuple[list[GateResult], str | None]:
     results = [gate_licences(report, allow_nonredistributable)]
@@ -216,7 +249,12 @@ def run_dataset_gates(folder: Path, report: dict[str, Any], allow_nonredistribut
     names = [c["config_name"] for c in configs] or ["all", *report.get("configs", [])]
     cache = Path(tempfile.mkdtemp(prefix="globmed-release-gates-"))
     try:
-        load_result, loaded = gate_loads(folder, names, cache)
+        # every language config is loaded; `all` (their union) must resolve to exactly their files, so
+        # that each Parquet file is read once and the rows of every language are checked once
+        langs = [n for n in names if n != "all"]
+        load_result, loaded = gate_loads(folder, langs or names, cache)
+        if load_result.ok and langs and "all" in names:
+            load_result.problems.extend(_all_config_problems(folder, "all", cache))
         results.append(load_result)
         if load_result.ok:
             definition = Definition.default()

@@ -130,6 +130,20 @@ def test_gate_loads_fails_for_a_corrupt_parquet_and_later_gates_are_skipped(good
     assert {r.name: r.skipped for r in results}["features"] == "the folder does not load"
 
 
+def test_gate_loads_fails_when_the_all_config_does_not_cover_the_language_files(good, tmp_path):
+    folder = copy(good, tmp_path)
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    meta, body = split_card(card)
+    [every] = [c for c in meta["configs"] if c["config_name"] == "all"]
+    every["data_files"] = [{**df, "path": "data/*/train-*.parquet"} if df["split"] == "test" else df
+                           for df in every["data_files"]]
+    (folder / "README.md").write_text("---\n" + yaml.safe_dump(meta, sort_keys=False) + "---\n" + body, encoding="utf-8")
+    results, _ = run_dataset_gates(folder, json.loads((folder / "build_report.json").read_text()))
+    problems = failed(results)["loads"]
+    assert "config 'all' split 'test' resolves to data/en/train-00000-of-00001.parquet" in "\n".join(problems)
+    assert any("config 'all' split 'test' does not include data/en/test-" in p for p in problems)
+
+
 def test_gate_features_fails_when_a_column_type_differs(good, tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq

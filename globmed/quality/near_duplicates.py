@@ -52,7 +52,7 @@ class Definition:
     threshold: float = 0.8
     num_perm: int = 128
     bands: int = 16
-    margin: float = 0.15
+    margin: float = 0.1
     """Candidates whose estimated similarity is below ``threshold - margin`` are not verified."""
 
     @classmethod
