@@ -8,7 +8,8 @@ failure stops the release listing every problem):
 - ``card``: the card renders from the report (StrictUndefined), its YAML ``configs`` are the
   ones the report's splits give, every ``data_files`` pattern matches files and every data file
   is in a config, and the files on disk are the files (and checksums) of the report;
-- ``loads``: ``load_dataset(folder, config)`` works for every config (fresh ``cache_dir``);
+- ``loads``: ``load_dataset(folder, config)`` works for every language config (fresh ``cache_dir``)
+  and ``all`` resolves to exactly the folder's data files (loading it would read every file again);
 - ``features``: every loaded split has exactly ``globmed.schema.FEATURES``;
 - ``origin_split``: no ``origin_id`` appears in two splits;
 - ``near_duplicates``: no train or validation entry duplicates or near-duplicates a test entry, in

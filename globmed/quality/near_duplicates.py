@@ -25,8 +25,9 @@ are matched by a hash join. Whether a pair is found depends on the two texts onl
 other rows. So the gate, searching the finished folder (a subset of the rows the build searched,
 same test rows), can only find pairs the build's decontamination found and removed: a build passes
 its own gate by construction, and a folder edited afterwards does not. A pair at exactly the
-threshold is found with probability 1 - (1 - 0.8^8)^16 = 0.947 (16 bands of 8 rows), at 0.85 with
-0.989 and at 0.9 with 0.9999; rows per band trade this against candidates on heavily templated text.
+threshold is found with probability 1 - (1 - 0.8^8)^16 = 0.947 (16 bands of 8 rows) times 0.997
+(its 128-bin estimate at least 0.7), at 0.85 with 0.989 and from 0.9 on with more than 0.9999; rows
+per band trade this against the candidates of heavily templated text.
 """
 
 from __future__ import annotations
