@@ -50,6 +50,10 @@ def test_one_text_one_normalisation_for_a_row_and_a_column():
     assert comparison_texts(t).texts() == [entry_text("Ｃａｆé  <b>pain</b>?", ["A) Aspirin", "Heparin!"], None)]
     assert entry_text("Ｃａｆé  <b>pain</b>?", ["A) Aspirin", "Heparin!"], None) == "café b pain b a aspirin heparin"
     assert normalise("Ça  va?") == "ça va" and shingles("abc") == {"abc"}
+    # marks are part of words (Devanagari vowel signs, Yoruba tones written as combining marks)
+    assert normalise("रोगी को बुखार है।") == "रोगी को बुखार है"
+    assert normalise("Ọ̀gá ń ṣàìsàn!!") == "ọ̀gá ń ṣàìsàn"
+    assert normalise("ＣＴ１２, CT12") == "ct12 ct12" and normalise("  ...  ") == "" and normalise("𝛂-𝛃") == "𝛂 𝛃"
 
 
 def test_every_pair_of_a_crowded_bucket_is_found_and_judged_exactly():
