@@ -79,7 +79,7 @@ def main() -> int:
         gate_s, gate_cpu, gate_peak, proc, log = _timed(gates, env)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    pairs = len(re.findall(r"near-duplicate \(|is a duplicate of train entry", log))
+    pairs = len(re.findall(r"test entry '[^']+' is a (?:near-duplicate \(|duplicate of)", log))
     failed = [g for g in re.findall(r"gate (\w+): FAILED", log) if g != "near_duplicates"]
     print(f"entries={args.n} build_s={build_s:.1f} gate_s={gate_s:.1f} total_s={build_s + gate_s:.1f} "
           f"peak_rss_mb={max(build_peak, gate_peak):.0f} build_cpu_s={build_cpu:.1f} gate_cpu_s={gate_cpu:.1f} "
