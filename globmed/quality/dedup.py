@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from globmed.pipeline import TableResult, TableStep
 from globmed.quality.minhash import EMPTY, band_keys, candidate_pairs, similarity
-from globmed.quality.near_duplicates import comparison_texts, jaccard, shingles
+from globmed.quality.near_duplicates import comparison_texts, exact_similarity
 from globmed.quality.signatures import HASH_COLUMN, SignatureStore
 
 
@@ -111,8 +111,10 @@ class NearDedupStep(TableStep):
         sim = np.ones(len(a), dtype=np.float64)
         todo = np.flatnonzero(hashes[a] != hashes[b])
         if len(todo):
-            rows, at = np.unique(np.concatenate([a[todo], b[todo]]), return_inverse=True)
-            grams = [shingles(t) for t in comparison_texts(table.take(pa.array(rows))).texts()]
-            at = at.reshape(2, -1)
-            sim[todo] = [jaccard(grams[x], grams[y]) for x, y in zip(at[0].tolist(), at[1].tolist(), strict=True)]
+            texts = table.select(["question", "options", "context"])
+
+            def of(rows: np.ndarray) -> list[str]:
+                return comparison_texts(texts.take(pa.array(rows))).texts()
+
+            sim[todo] = exact_similarity(a[todo], b[todo], of, of)
         return sim

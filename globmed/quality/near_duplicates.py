@@ -258,18 +258,27 @@ def find_pairs(query: Side, ref: Side, definition: Definition) -> tuple[np.ndarr
             found_q.append(qi[close])
             found_r.append(ri[close])
     q, r = _unique(np.concatenate(found_q), np.concatenate(found_r), len(ref.hashes))
-    sim = np.zeros(len(q), dtype=np.float64)
-    same = query.hashes[q] == ref.hashes[r]
-    sim[same] = 1.0
-    todo = np.flatnonzero(~same)
-    if len(todo):
-        q_rows, q_at = np.unique(q[todo], return_inverse=True)
-        r_rows, r_at = np.unique(r[todo], return_inverse=True)
-        q_sh = [shingles(t) for t in query.texts(q_rows)]
-        r_sh = [shingles(t) for t in ref.texts(r_rows)]
-        sim[todo] = [jaccard(q_sh[a], r_sh[b]) for a, b in zip(q_at.tolist(), r_at.tolist(), strict=True)]
+    sim = np.ones(len(q), dtype=np.float64)
+    todo = np.flatnonzero(query.hashes[q] != ref.hashes[r])
+    sim[todo] = exact_similarity(q[todo], r[todo], query.texts, ref.texts)
     keep = sim >= definition.threshold
     return q[keep], r[keep], sim[keep]
+
+
+def exact_similarity(a: np.ndarray, b: np.ndarray, texts_a: Any, texts_b: Any, chunk: int = 4_000) -> np.ndarray:
+    """The exact Jaccard of the shingle sets of each pair ``(a[i], b[i])``; ``texts_a(rows)`` and
+    ``texts_b(rows)`` give normalised texts. In slices of ``chunk`` pairs (sorted by ``a``), so that
+    only their shingle sets are held at once (one set of a 500-character text is ~35 kB)."""
+    out = np.zeros(len(a), dtype=np.float64)
+    order = np.lexsort((b, a))
+    for lo in range(0, len(order), chunk):
+        at = order[lo: lo + chunk]
+        a_rows, a_at = np.unique(a[at], return_inverse=True)
+        b_rows, b_at = np.unique(b[at], return_inverse=True)
+        a_sh = [shingles(t) for t in texts_a(a_rows)]
+        b_sh = [shingles(t) for t in texts_b(b_rows)]
+        out[at] = [jaccard(a_sh[x], b_sh[y]) for x, y in zip(a_at.tolist(), b_at.tolist(), strict=True)]
+    return out
 
 
 def _unique(a: np.ndarray, b: np.ndarray, n_b: int) -> tuple[np.ndarray, np.ndarray]:
