@@ -8,11 +8,13 @@ failure stops the release listing every problem):
 - ``card``: the card renders from the report (StrictUndefined), its YAML ``configs`` are the
   ones the report's splits give, every ``data_files`` pattern matches files and every data file
   is in a config, and the files on disk are the files (and checksums) of the report;
-- ``loads``: ``load_dataset(folder, config)`` works for every config (fresh ``cache_dir``);
+- ``loads``: ``load_dataset(folder, config)`` works for every language config (fresh ``cache_dir``)
+  and ``all`` resolves to exactly the folder's data files (loading it would read every file again);
 - ``features``: every loaded split has exactly ``globmed.schema.FEATURES``;
 - ``origin_split``: no ``origin_id`` appears in two splits;
-- ``near_duplicates``: no test entry is an exact or near duplicate of a train entry of the
-  same language (:mod:`globmed.near_duplicates`).
+- ``near_duplicates``: no train or validation entry duplicates or near-duplicates a test entry, in
+  any language: the definition and the search of :mod:`globmed.quality.near_duplicates`, the very
+  ones the build's decontamination ran, so a build passes by construction and an edited folder not.
 
 What is uploaded: ``data/**.parquet``, ``README.md`` (re-rendered from the report, YAML merged
 with the Hub's card), ``build_report.json`` (with local source paths reduced to their base
@@ -23,6 +25,7 @@ the dataset; the report keeps its counts per source, step and reason.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import hashlib
 import json
@@ -36,7 +39,7 @@ from typing import Any
 
 from globmed.cards import render_dataset_card
 from globmed.errors import GlobmedError
-from globmed.near_duplicates import DEFAULT_THRESHOLD, entry_text, find_near_duplicates
+from globmed.quality.near_duplicates import Definition, find_pairs, first_match, table_side
 from globmed.release import (
     CommitPlan,
     GateResult,
@@ -202,34 +205,89 @@ def _rows(loaded: dict[str, Any]):
         yield from dsd.items()
 
 
+def _arrow(ds: Any, columns: Sequence[str]) -> Any:
+    """The columns of a loaded split as one Arrow table (no rows through Python)."""
+    return ds.select_columns(list(columns)).with_format("arrow")[:]
+
+
 def gate_origin_split(loaded: dict[str, Any]) -> GateResult:
-    splits_of: dict[str, set[str]] = defaultdict(set)
-    for split, ds in _rows(loaded):
-        for origin in ds["origin_id"]:
-            splits_of[origin].add(split)
-    leaks = sorted(o for o, s in splits_of.items() if len(s) > 1)
-    return GateResult("origin_split", [f"origin_id {o!r} is in splits {sorted(splits_of[o])}" for o in leaks])
+    import pyarrow as pa
+
+    parts = [_arrow(ds, ["origin_id"]).append_column("split", pa.array([split] * ds.num_rows, pa.string()))
+             for split, ds in _rows(loaded)]
+    if not parts:
+        return GateResult("origin_split", [])
+    groups = pa.concat_tables(parts).group_by("origin_id").aggregate([("split", "distinct")])
+    leaks = sorted((row["origin_id"], sorted(row["split_distinct"])) for row in groups.to_pylist()
+                   if len(row["split_distinct"]) > 1)
+    return GateResult("origin_split", [f"origin_id {o!r} is in splits {splits}" for o, splits in leaks])
 
 
-def gate_near_duplicates(loaded: dict[str, Any], threshold: float = DEFAULT_THRESHOLD) -> GateResult:
-    by_lang: dict[str, dict[str, list[tuple[str, str]]]] = defaultdict(lambda: defaultdict(list))
+def _split_tables(loaded: dict[str, Any]) -> dict[str, Any]:
+    """One Arrow table per split over every language (the `all` config, else the language configs)."""
+    import pyarrow as pa
+
+    parts: dict[str, list] = defaultdict(list)
     for split, ds in _rows(loaded):
-        if split not in ("train", "test"):
-            continue
-        cols = ds.select_columns(["id", "lang", "question", "options", "context"]).to_dict()
-        for i, q, o, c, lang in zip(cols["id"], cols["question"], cols["options"], cols["context"], cols["lang"],
-                                    strict=True):
-            by_lang[lang][split].append((i, entry_text(q, o, c)))
+        parts[split].append(_arrow(ds, ["id", "question", "options", "context"]))
+    return {split: pa.concat_tables(tables) for split, tables in parts.items()}
+
+
+def gate_near_duplicates(loaded: dict[str, Any], definition: Definition | None = None, workers: int = 2) -> GateResult:
+    """No train/validation entry is a duplicate or near-duplicate of a test entry (any language)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from globmed.quality.signatures import SignatureStore
+
+    definition = definition or Definition.default()
+    tables = _split_tables(loaded)
+    test = tables.get("test")
+    rest = [(split, tables[split]) for split in ("train", "validation") if split in tables]
+    if test is None or not test.num_rows or not rest:
+        return GateResult("near_duplicates", [])
+    store = SignatureStore(definition, workers=workers, chunk=20_000)
+    cols = ["id", "question", "options", "context"]
+    test = test.select(cols)
+    others = pa.concat_tables([t.select(cols) for _, t in rest])
+    split_of = np.repeat(np.arange(len(rest)), [t.num_rows for _, t in rest])
+    q, r, sim = find_pairs(table_side(others, definition, *store.compute(others)),
+                           table_side(test, definition, *store.compute(test)), definition)
     problems = []
-    for _lang, parts in sorted(by_lang.items()):
-        for d in find_near_duplicates(parts["train"], parts["test"], threshold=threshold):
-            kind = "duplicate" if d.similarity == 1.0 else f"near-duplicate (5-gram Jaccard {d.similarity:.2f})"
-            problems.append(f"test entry {d.test_id!r} is a {kind} of train entry {d.train_id!r}")
+    test_ids, other_ids = test.column("id"), others.column("id")
+    for i, (j, s) in first_match(q, r, sim).items():
+        kind = "duplicate" if s == 1.0 else f"near-duplicate (5-gram Jaccard {s:.2f})"
+        problems.append(f"test entry {test_ids[j].as_py()!r} is a {kind} of {rest[split_of[i]][0]} entry "
+                        f"{other_ids[i].as_py()!r}")
     return GateResult("near_duplicates", problems)
 
 
+def _all_config_problems(folder: Path, cfg: str, cache_dir: Path) -> list[str]:
+    """The ``all`` config resolves (by ``datasets``' own resolution of the card's ``configs``) to every
+    data file of the folder, each under its split; the files themselves were loaded by the language
+    configs (the card gate has checked that every data file is in one)."""
+    from datasets import load_dataset_builder
+
+    try:
+        builder = load_dataset_builder(str(folder), cfg, cache_dir=tempfile.mkdtemp(dir=cache_dir, prefix=f"{cfg}-"))
+        resolved = {split: {Path(f).resolve() for f in listed} for split, listed in builder.config.data_files.items()}
+    except Exception as exc:
+        return [f"load_dataset({str(folder)!r}, {cfg!r}) failed: {type(exc).__name__}: {exc}"]
+    expected: dict[str, set[Path]] = defaultdict(set)
+    for f in data_files(folder):
+        expected[Path(f).name.split("-", 1)[0]].add((folder / f).resolve())
+    problems = []
+    for split in sorted(set(resolved) | set(expected)):
+        for f in sorted(resolved.get(split, set()) ^ expected.get(split, set())):
+            rel = f.relative_to(folder.resolve()) if f.is_relative_to(folder.resolve()) else f
+            state = (f"resolves to {rel}, which is not a {split} file of the folder" if f in resolved.get(split, set())
+                     else f"does not include {rel}")
+            problems.append(f"config {cfg!r} split {split!r} {state}")
+    return problems
+
+
 def run_dataset_gates(folder: Path, report: dict[str, Any], allow_nonredistributable: Sequence[str] = (),
-                      near_dup_threshold: float = DEFAULT_THRESHOLD) -> tuple[list[GateResult], str | None]:
+                      near_dup_threshold: float | None = None) -> tuple[list[GateResult], str | None]:
     results = [gate_licences(report, allow_nonredistributable)]
     card_result, card = gate_card(folder, report)
     results.append(card_result)
@@ -237,10 +295,18 @@ def run_dataset_gates(folder: Path, report: dict[str, Any], allow_nonredistribut
     names = [c["config_name"] for c in configs] or ["all", *report.get("configs", [])]
     cache = Path(tempfile.mkdtemp(prefix="globmed-release-gates-"))
     try:
-        load_result, loaded = gate_loads(folder, names, cache)
+        # every language config is loaded; `all` (their union) must resolve to exactly their files, so
+        # that each Parquet file is read once and the rows of every language are checked once
+        langs = [n for n in names if n != "all"]
+        load_result, loaded = gate_loads(folder, langs or names, cache)
+        if load_result.ok and langs and "all" in names:
+            load_result.problems.extend(_all_config_problems(folder, "all", cache))
         results.append(load_result)
         if load_result.ok:
-            results += [gate_features(loaded), gate_origin_split(loaded), gate_near_duplicates(loaded, near_dup_threshold)]
+            definition = Definition.default()
+            if near_dup_threshold is not None:
+                definition = dataclasses.replace(definition, threshold=near_dup_threshold)
+            results += [gate_features(loaded), gate_origin_split(loaded), gate_near_duplicates(loaded, definition)]
         else:
             results += [GateResult(n, [], skipped="the folder does not load")
                         for n in ("features", "origin_split", "near_duplicates")]
@@ -268,7 +334,8 @@ class DatasetRelease:
     revision: str | None = None
     dry_run: bool = False
     allow_nonredistributable: Sequence[str] = ()
-    near_dup_threshold: float = DEFAULT_THRESHOLD
+    near_dup_threshold: float | None = None
+    """None: the definition's threshold (``dedup.threshold`` in ``globmed/quality/quality.yaml``)."""
     compare_with_hub: bool = True
     """Fetch the Hub's current card (to merge its metadata and show the diff); the demo turns it off."""
 

@@ -13,6 +13,7 @@ from globmed.quality import load_quality_config
 from globmed.quality.decontam import DecontaminationStep, read_external
 from globmed.quality.dedup import ExactDedupStep, NearDedupStep
 from globmed.quality.minhash import band_keys, candidate_pairs, signatures, similarity
+from globmed.quality.near_duplicates import Definition
 from globmed.quality.normalize import NormaliseStep
 from globmed.quality.rules import TaskRulesStep, TranslationRulesStep
 from globmed.quality.signatures import SignatureStore
@@ -36,8 +37,11 @@ def table(entries: list[Entry], splits: list[str] | None = None) -> pa.Table:
     return t.append_column("split", pa.array(splits or ["train"] * len(entries)))
 
 
+DEFINITION = Definition.from_settings(CFG.section("dedup"))
+
+
 def store() -> SignatureStore:
-    return SignatureStore(5, 64)
+    return SignatureStore(DEFINITION)
 
 
 # ----------------------------------------------------------------------------- normalise
@@ -141,7 +145,7 @@ def test_copy_of_a_test_item_in_another_language_and_shared_origin_are_removed()
     t = table([test_item, copied_into_sw, same_origin], ["test", "train", "train"])
     res = DecontaminationStep(CFG.section("decontamination"), store())(t)
     assert list(res.keep) == [True, False, False]
-    assert "near-duplicate of test entry 'demo/en/t1'" in res.reasons[1]
+    assert res.reasons[1] == "duplicate of test entry 'demo/en/t1'"  # the same text: an exact duplicate
     assert "origin_id" in res.reasons[2]
 
 
@@ -162,6 +166,6 @@ def test_external_benchmark_item_copied_into_train_is_removed(tmp_path: Path):
 def test_signatures_from_worker_processes_match_the_single_process_ones():
     t = pa.table({"question": [f"Patient {i} has had fever and a dry cough for {i % 9} days." for i in range(40)],
                   "options": [["rest and fluids", "antibiotics"]] * 40, "context": [""] * 40})
-    parallel = SignatureStore(5, 64, workers=2, chunk=7).compute(t)
-    single = SignatureStore(5, 64, workers=1, chunk=7).compute(t)
-    assert parallel.shape == (40, 64) and (parallel == single).all()
+    parallel, keys = SignatureStore(DEFINITION, workers=2, chunk=7).compute(t)
+    single, single_keys = SignatureStore(DEFINITION, workers=1, chunk=7).compute(t)
+    assert parallel.shape == (40, DEFINITION.num_perm) and (parallel == single).all() and (keys == single_keys).all()

@@ -20,7 +20,15 @@ from globmed.dataset_release import (
     run_dataset_gates,
 )
 from globmed.errors import GlobmedError
-from globmed.near_duplicates import find_near_duplicates, normalise
+from globmed.quality.near_duplicates import (
+    Definition,
+    find_pairs,
+    first_match,
+    jaccard,
+    normalise,
+    shingles,
+    table_side,
+)
 from globmed.release import merge_card_metadata, split_card
 
 SENTINEL = "hf_SENTINELtoken0123456789abcdefXYZ"
@@ -122,6 +130,20 @@ def test_gate_loads_fails_for_a_corrupt_parquet_and_later_gates_are_skipped(good
     assert {r.name: r.skipped for r in results}["features"] == "the folder does not load"
 
 
+def test_gate_loads_fails_when_the_all_config_does_not_cover_the_language_files(good, tmp_path):
+    folder = copy(good, tmp_path)
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    meta, body = split_card(card)
+    [every] = [c for c in meta["configs"] if c["config_name"] == "all"]
+    every["data_files"] = [{**df, "path": "data/*/train-*.parquet"} if df["split"] == "test" else df
+                           for df in every["data_files"]]
+    (folder / "README.md").write_text("---\n" + yaml.safe_dump(meta, sort_keys=False) + "---\n" + body, encoding="utf-8")
+    results, _ = run_dataset_gates(folder, json.loads((folder / "build_report.json").read_text()))
+    problems = failed(results)["loads"]
+    assert "config 'all' split 'test' resolves to data/en/train-00000-of-00001.parquet" in "\n".join(problems)
+    assert any("config 'all' split 'test' does not include data/en/test-" in p for p in problems)
+
+
 def test_gate_features_fails_when_a_column_type_differs(good, tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -164,10 +186,25 @@ def test_gate_near_duplicates_fails_for_a_reworded_test_copy_of_a_train_item(tmp
     assert "test entry 'demo/en/q6'" in problem and "train entry 'demo/en/q1'" in problem and "Jaccard" in problem
 
 
+def find_near_duplicates(train: list[tuple[str, str]], test: list[tuple[str, str]],
+                         definition: Definition | None = None) -> dict[str, tuple[str, float]]:
+    """Per test text, its most similar train text under the definition: {test id: (train id, similarity)}."""
+    import pyarrow as pa
+
+    definition = definition or Definition.default()
+
+    def side(items):
+        t = pa.table({"question": [text for _, text in items], "options": [[] for _ in items], "context": [""] * len(items)})
+        return table_side(t, definition)
+
+    q, r, sim = find_pairs(side(test), side(train), definition)
+    return {test[j][0]: (train[i][0], s) for j, (i, s) in first_match(q, r, sim).items()}
+
+
 def test_near_duplicate_check_exact_near_and_distinct():
     train = [("t1", "Which organ produces insulin?"), ("t2", QUESTIONS[2])]
     test = [("x1", "WHICH organ  produces insulin!"), ("x2", QUESTIONS[2] + " Choose one."), ("x3", QUESTIONS[3])]
-    found = {d.test_id: (d.train_id, d.similarity) for d in find_near_duplicates(train, test)}
+    found = find_near_duplicates(train, test)
     assert found["x1"] == ("t1", 1.0)
     assert found["x2"][0] == "t2" and 0.8 <= found["x2"][1] < 1.0
     assert "x3" not in found
@@ -175,8 +212,6 @@ def test_near_duplicate_check_exact_near_and_distinct():
 
 
 def test_near_duplicates_are_judged_by_exact_jaccard_among_many_alike_texts():
-    from globmed.near_duplicates import jaccard, shingles
-
     stem = "Which of the following is the most likely diagnosis in a patient with "
     findings = ["fever", "cough", "rash", "jaundice", "anaemia", "dyspnoea", "oedema", "ascites", "tremor", "ataxia"]
     train = [(f"t{i}", f"{stem}{a} and {b} for {i % 7 + 2} days?") for i, (a, b) in
@@ -184,14 +219,15 @@ def test_near_duplicates_are_judged_by_exact_jaccard_among_many_alike_texts():
     train.append(("t-copy", train[5][1]))  # the same text again: the first is reported
     near = train[5][1].replace("days?", "days, despite rest?")
     test = [("edited", near), ("boiler", stem + "headache and photophobia?"), ("same", train[40][1])]
-    found = {d.test_id: d for d in find_near_duplicates(train, test)}
-    assert found["same"].train_id == "t40" and found["same"].similarity == 1.0
+    found = find_near_duplicates(train, test)
+    assert found["same"] == ("t40", 1.0)
     exact = jaccard(shingles(normalise(near)), shingles(normalise(train[5][1])))
-    assert found["edited"].train_id == "t5" and found["edited"].similarity == round(exact, 4) >= 0.8
+    assert found["edited"] == ("t5", exact) and exact >= 0.8
     assert "boiler" not in found  # shares the boilerplate with all 90 train texts, below 0.8 with each
     best = max(jaccard(shingles(normalise(test[1][1])), shingles(normalise(t))) for _, t in train)
     assert best < 0.8
-    assert find_near_duplicates(train, test, threshold=0.99) == [found["same"]]
+    strict = find_near_duplicates(train, test, Definition(threshold=0.99))
+    assert strict == {"same": found["same"]}
 
 
 def test_merge_card_metadata_ours_win_for_computed_keys_theirs_kept_otherwise():

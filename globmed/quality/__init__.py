@@ -18,6 +18,7 @@ from globmed.quality.decontam import DecontaminationStep
 from globmed.quality.dedup import ExactDedupStep, NearDedupStep
 from globmed.quality.langid import LanguageIdStep, default_model_path
 from globmed.quality.limits import FieldLimitsStep
+from globmed.quality.near_duplicates import Definition
 from globmed.quality.normalize import NormaliseStep
 from globmed.quality.rules import TaskRulesStep, TranslationRulesStep
 from globmed.quality.signatures import SignatureStore
@@ -31,7 +32,7 @@ def quality_steps(config: QualityConfig | None = None, langs: Sequence[str] | No
     config = config or load_quality_config()
     dedup = config.section("dedup")
     workers = int(config.section("langid").get("workers", 1))
-    store = SignatureStore(int(dedup.get("shingle_chars", 5)), int(dedup.get("num_perm", 64)), workers)
+    store = SignatureStore(Definition.from_settings(dedup), workers)
     limits = config.data.get("limits")  # optional: a quality.yaml without it sets no size limits
     makers = {
         "field_limits": lambda: FieldLimitsStep(limits, config.origin) if limits else None,

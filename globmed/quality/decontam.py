@@ -1,6 +1,8 @@
-"""Decontamination: no train or validation entry may share an origin with, or be a
-near-duplicate of, any test entry (any language); no entry may match an external benchmark
-item given as a file."""
+"""Decontamination: no train or validation entry may share an origin with, or be a duplicate or
+near-duplicate of, any test entry (any language); no entry may match an external benchmark item
+given as a file. "Duplicate" and "near-duplicate" are those of
+:mod:`globmed.quality.near_duplicates`, found by its complete search (:func:`find_pairs`): the
+release gate repeats that search on the finished folder, so it finds nothing this step left."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ import pyarrow.compute as pc
 
 from globmed.errors import GlobmedError
 from globmed.pipeline import TableResult, TableStep
-from globmed.quality.minhash import band_keys, match_against, similarity
+from globmed.quality.minhash import similarity
+from globmed.quality.near_duplicates import find_pairs, first_match, table_side
 from globmed.quality.signatures import SignatureStore
 
 
@@ -45,25 +48,32 @@ def read_external(path: Path) -> list[tuple[str, str]]:
             context = row.get("context") or row.get("premise") or ""
             if not question:
                 raise GlobmedError(f"--decontaminate-against {path}, row {rowno}: no 'question' field")
-            items.append((where, " | ".join([str(question), " ; ".join(map(str, options)), str(context)[:500]])))
+            items.append((where, {"question": str(question), "options": [str(o) for o in options],
+                                  "context": str(context)}))
     return items
+
+
+def _external_table(items: list[tuple[str, Any]]) -> pa.Table:
+    """The external items as rows with ``question``, ``options``, ``context`` (a text line is a question)."""
+    rows = [item if isinstance(item, dict) else {"question": item, "options": [], "context": ""} for _, item in items]
+    return pa.Table.from_pylist(rows, schema=pa.schema([("question", pa.string()), ("options", pa.list_(pa.string())),
+                                                        ("context", pa.string())]))
 
 
 class DecontaminationStep(TableStep):
     name = "decontamination"
 
     def __init__(self, settings: dict[str, Any], store: SignatureStore, external: list[Path] = ()):
-        self.threshold = float(settings.get("threshold", 0.8))
         self.question_threshold = float(settings.get("same_options_question_threshold", 0.3))
-        self.bands = int(settings.get("bands", 16))
         self.store = store
+        self.definition = store.definition
         self.external_files = [Path(p) for p in external]
         self.external = [item for path in self.external_files for item in read_external(path)]
-        self.external_sig = store.compute([text for _, text in self.external])
+        self.external_table = _external_table(self.external)
+        self.external_sig = store.compute(self.external_table)
 
     def describe(self) -> dict[str, Any]:
-        return {**self.store.describe(), "lsh_bands": self.bands, "threshold": self.threshold,
-                "same_options_question_threshold": self.question_threshold,
+        return {**self.store.describe(), "same_options_question_threshold": self.question_threshold,
                 "against": "test split (any language; by origin_id, by text, and by options + answer + similar question)"
                 + (f" and {len(self.external)} external item(s) from "
                    + ", ".join(p.name for p in self.external_files) if self.external else "")}
@@ -90,7 +100,7 @@ class DecontaminationStep(TableStep):
         # each question's signature once (one test item may share its options with many rows)
         rows = np.array(pairs, dtype=np.int64).reshape(-1, 2)
         uniq, where = np.unique(rows.ravel(), return_inverse=True)
-        sig = self.store.compute(pc.take(table.column("question"), pa.array(uniq)).to_pylist())
+        sig, _ = self.store.compute(pc.take(table.column("question"), pa.array(uniq)).to_pylist())
         where = where.reshape(-1, 2)
         sim = similarity(sig, where[:, 0], where[:, 1])
         return [(i, j, float(s)) for (i, j), s in zip(pairs, sim, strict=True) if s >= self.question_threshold]
@@ -110,26 +120,25 @@ class DecontaminationStep(TableStep):
             shared = pc.is_in(pc.take(table.column("origin_id"), pa.array(rest)), value_set=test_origins.combine_chunks())
             for i in rest[shared.to_numpy(zero_copy_only=False)]:
                 reasons[i] = "shares its origin_id with a test entry"
-        sig = self.store.of(table) if len(test) or self.external else None
-        # 2. by text: near-duplicate of any test entry, any language
+        sig, hashes = self.store.of(table) if len(test) or self.external else (None, None)
+        # 2. by text: duplicate or near-duplicate of any test entry, any language
         if len(test) and len(rest):
-            keys = band_keys(sig, self.bands)
-            q, r = match_against(keys[rest], keys[test])
-            sim = similarity(sig, rest[q], test[r])
-            for k in np.flatnonzero(sim >= self.threshold):
-                i = int(rest[q[k]])
+            q, r, sim = find_pairs(table_side(table, self.definition, sig, hashes, rest),
+                                   table_side(table, self.definition, sig, hashes, test), self.definition)
+            for k, (j, s) in first_match(q, r, sim).items():
+                i = int(rest[k])
                 if reasons[i] is None:
-                    reasons[i] = f"near-duplicate of test entry '{ids[int(test[r[k]])].as_py()}' (similarity {sim[k]:.2f})"
+                    kind = "duplicate" if s == 1.0 else f"near-duplicate (5-gram Jaccard {s:.2f})"
+                    reasons[i] = f"{kind} of test entry '{ids[int(test[j])].as_py()}'"
             for i, j, qsim in self._reworded(table, test, rest):
                 if reasons[i] is None:
                     reasons[i] = (f"reworded test entry '{ids[j].as_py()}' (same options and answer, "
                                   f"question similarity {qsim:.2f})")
         # 3. external benchmark items: every split
         if self.external:
-            q, r = match_against(band_keys(sig, self.bands), band_keys(self.external_sig, self.bands))
-            sim = similarity(sig, q, r, other=self.external_sig)
-            for k in np.flatnonzero(sim >= self.threshold):
-                i = int(q[k])
+            ext = table_side(self.external_table, self.definition, *self.external_sig)
+            q, r, sim = find_pairs(table_side(table, self.definition, sig, hashes), ext, self.definition)
+            for i, (j, s) in first_match(q, r, sim).items():
                 if reasons[i] is None:
-                    reasons[i] = f"matches external benchmark item '{self.external[int(r[k])][0]}' (similarity {sim[k]:.2f})"
+                    reasons[i] = f"matches external benchmark item '{self.external[j][0]}' (similarity {s:.2f})"
         return TableResult([r is None for r in reasons], reasons)

@@ -1,6 +1,11 @@
-"""Deduplication within a language: exact (hash of the normalised text) and near-duplicate
-(MinHash LSH over character n-grams). The first entry of a group is kept (test rows come
-first), the others are removed with the id of the entry they duplicate."""
+"""Deduplication within a language, by the one definition of :mod:`globmed.quality.near_duplicates`:
+exact (equal normalised texts) and near-duplicate (exact 5-gram Jaccard at or above the threshold,
+verified on MinHash LSH candidates). The first entry of a group is kept (test rows come first), the
+others are removed with the id of the entry they duplicate. Within the build's rows the near
+search compares each row with the first and the previous row of each of its LSH buckets (every
+row against every other would be quadratic in a bucket of templated texts); the search that
+decontamination runs between the test split and the rest is the complete one the release gate
+repeats."""
 
 from __future__ import annotations
 
@@ -10,8 +15,9 @@ import numpy as np
 import pyarrow as pa
 
 from globmed.pipeline import TableResult, TableStep
-from globmed.quality.minhash import band_keys, candidate_pairs, shingle_text, similarity, text_hash
-from globmed.quality.signatures import HASH_COLUMN, SignatureStore, comparison_text
+from globmed.quality.minhash import EMPTY, band_keys, candidate_pairs, similarity
+from globmed.quality.near_duplicates import comparison_texts, exact_similarity
+from globmed.quality.signatures import HASH_COLUMN, SignatureStore
 
 
 def _lang_codes(table: pa.Table) -> np.ndarray:
@@ -20,16 +26,15 @@ def _lang_codes(table: pa.Table) -> np.ndarray:
 
 
 def _text_hashes(table: pa.Table) -> np.ndarray:
-    """:func:`text_hash` of each row's comparison text."""
-    texts = comparison_text(table).to_pylist()
-    return np.fromiter((text_hash(shingle_text(t)) for t in texts), dtype=np.uint64, count=len(texts))
+    """The duplicate key of each row's comparison text."""
+    return comparison_texts(table).hashes()
 
 
 class ExactDedupStep(TableStep):
     name = "exact_dedup"
 
     def describe(self) -> dict[str, Any]:
-        return {"key": "blake2b of question | options | context, case-folded, whitespace collapsed",
+        return {"key": "blake2b of the normalised comparison text (globmed.quality.near_duplicates)",
                 "scope": "within a language"}
 
     def __init__(self, store: SignatureStore | None = None):
@@ -68,13 +73,11 @@ class NearDedupStep(TableStep):
     name = "near_dedup"
 
     def __init__(self, settings: dict[str, Any], store: SignatureStore):
-        self.threshold = float(settings.get("threshold", 0.8))
-        self.bands = int(settings.get("bands", 16))
         self.store = store
+        self.definition = store.definition
 
     def describe(self) -> dict[str, Any]:
-        return {**self.store.describe(), "lsh_bands": self.bands, "threshold": self.threshold,
-                "scope": "within a language"}
+        return {**self.store.describe(), "scope": "within a language"}
 
     def precompute(self, table: pa.Table) -> dict[str, pa.Array]:
         return self.store.precompute(table)
@@ -85,10 +88,13 @@ class NearDedupStep(TableStep):
         keep = np.ones(n, dtype=bool)
         if n < 2:
             return TableResult(keep, reasons)
-        sig = self.store.of(table)
-        later, earlier = candidate_pairs(band_keys(sig, self.bands), _lang_codes(table))
-        sim = similarity(sig, later, earlier)
-        hit = sim >= self.threshold
+        sig, hashes = self.store.of(table)
+        d = self.definition
+        later, earlier = candidate_pairs(band_keys(sig, d.bands), _lang_codes(table))
+        close = (similarity(sig, later, earlier) >= d.threshold - d.margin) & (sig[later, 0] != EMPTY)
+        later, earlier = later[close], earlier[close]
+        sim = self._exact(table, later, earlier, hashes)
+        hit = sim >= d.threshold
         later, earlier, sim = later[hit], earlier[hit], sim[hit]
         order = np.lexsort((earlier, later))  # per removed row, its earliest partner
         ids = table.column("id")
@@ -98,3 +104,17 @@ class NearDedupStep(TableStep):
                 reasons[i] = f"near-duplicate of '{ids[int(earlier[k])].as_py()}' (similarity {sim[k]:.2f})"
                 keep[i] = False
         return TableResult(keep, reasons)
+
+    @staticmethod
+    def _exact(table: pa.Table, a: np.ndarray, b: np.ndarray, hashes: np.ndarray) -> np.ndarray:
+        """The exact Jaccard of each pair's shingle sets (1.0 for equal texts)."""
+        sim = np.ones(len(a), dtype=np.float64)
+        todo = np.flatnonzero(hashes[a] != hashes[b])
+        if len(todo):
+            texts = table.select(["question", "options", "context"])
+
+            def of(rows: np.ndarray) -> list[str]:
+                return comparison_texts(texts.take(pa.array(rows))).texts()
+
+            sim[todo] = exact_similarity(a[todo], b[todo], of, of)
+        return sim

@@ -16,6 +16,19 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 
 
+_P32 = np.uint32(0x01000193)
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """murmur3's 32-bit finaliser (in place)."""
+    h ^= h >> np.uint32(16)
+    h *= np.uint32(0x85EBCA6B)
+    h ^= h >> np.uint32(13)
+    h *= np.uint32(0xC2B2AE35)
+    h ^= h >> np.uint32(16)
+    return h
+
+
 def _mix(h: np.ndarray) -> np.ndarray:
     """splitmix64 finaliser (in place)."""
     h ^= h >> np.uint64(30)
@@ -37,7 +50,18 @@ def text_hash(shingled: str) -> int:
 
 
 def signatures(texts: Sequence[str], *, k: int = 5, num_perm: int = 64, hashes: bool = False):
-    """``(len(texts), num_perm)`` uint32 MinHash signatures of the character ``k``-grams.
+    """``(len(texts), num_perm)`` uint32 MinHash signatures of the character ``k``-grams of each text
+    as :func:`shingle_text` gives it (see :func:`codepoint_signatures`)."""
+    shingled = [shingle_text(t) for t in texts]
+    keys = np.fromiter(map(text_hash, shingled), dtype=np.uint64, count=len(texts)) if hashes else None
+    cp, _ = encode(shingled, sep="\x00")
+    sig = codepoint_signatures(cp, len(texts), k=k, num_perm=num_perm)
+    return (sig, keys) if hashes else sig
+
+
+def codepoint_signatures(cp: np.ndarray, n: int, *, k: int = 5, num_perm: int = 64) -> np.ndarray:
+    """``(n, num_perm)`` uint32 MinHash signatures of the character ``k``-grams of ``n`` texts given as
+    their code points, each text followed by a 0 (so a text holds no code point 0).
 
     One hash per shingle; its top bits pick a bin, the rest is the value, the minimum per
     bin is kept (one-permutation hashing). Empty bins borrow from the next non-empty bin
@@ -46,34 +70,34 @@ def signatures(texts: Sequence[str], *, k: int = 5, num_perm: int = 64, hashes: 
     """
     if num_perm & (num_perm - 1) or not 1 <= num_perm <= 1024:
         raise ValueError(f"num_perm {num_perm}: must be a power of two up to 1024")
-    n = len(texts)
     sig = np.full(n * num_perm, EMPTY, dtype=np.uint32)
-    shingled = [shingle_text(t) for t in texts]
-    keys = np.fromiter(map(text_hash, shingled), dtype=np.uint64, count=n) if hashes else None
     if n == 0:
-        return (sig.reshape(0, num_perm), keys) if hashes else sig.reshape(0, num_perm)
-    cp, starts = encode(shingled, sep="\x00")
+        return sig.reshape(0, num_perm)
     total = len(cp)
     if total >= k:
-        cp64 = cp.astype(np.uint64)
-        h = np.zeros(total - k + 1, dtype=np.uint64)
-        for j in range(k):
-            h *= _P
-            h += cp64[j: total - k + 1 + j]
+        # 32-bit arithmetic throughout (half the memory traffic of 64 bits): a polynomial of the k code
+        # points, then murmur3's finaliser; the top bits pick the bin, the rest is the value
+        cp32 = cp.astype(np.uint32, copy=False)
+        m = total - k + 1
+        h = cp32[:m].copy()
+        for j in range(1, k):
+            h *= _P32
+            h += cp32[j: j + m]
         # a shingle is valid when it does not cross a separator (code point 0, after each text); the
         # count of separators before a position is the row it belongs to
         seps = np.zeros(total + 1, dtype=np.int32)
         np.cumsum(cp == 0, out=seps[1:])
-        valid = seps[k: total + 1] == seps[: total - k + 1]
-        h = _mix(h[valid])
-        rows = seps[: total - k + 1][valid].astype(np.int64)
+        valid = seps[k: total + 1] == seps[: m]
+        h = _fmix32(h[valid])
+        rows = seps[: m][valid].astype(np.int64)
         bits = int(np.log2(num_perm))
-        bins = (h >> np.uint64(64 - bits)).astype(np.int64)
-        vals = (h & np.uint64(0xFFFFFFFE)).astype(np.uint32)  # never EMPTY
-        np.minimum.at(sig, rows * num_perm + bins, vals)
+        rows *= num_perm
+        rows += (h >> np.uint32(32 - bits)).astype(np.int64)
+        h &= np.uint32((1 << (32 - bits)) - 1)  # never EMPTY
+        np.minimum.at(sig, rows, h)
     sig = sig.reshape(n, num_perm)
     _densify(sig)
-    return (sig, keys) if hashes else sig
+    return sig
 
 
 def _densify(sig: np.ndarray) -> None:

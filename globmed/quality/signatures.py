@@ -1,5 +1,6 @@
-"""The text each entry is compared by, and its MinHash signature, computed once per build and
-shared by near-dedup and decontamination (keyed by entry id)."""
+"""MinHash signatures and duplicate keys of each entry's comparison text
+(:mod:`globmed.quality.near_duplicates`), computed once per build as the stream is read and shared
+by the dedup and decontamination steps; in forked worker processes for large tables."""
 
 from __future__ import annotations
 
@@ -8,88 +9,98 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from globmed.quality.minhash import signatures
+from globmed.quality.near_duplicates import Definition, Normalised, comparison_texts, normalise_texts, sketch
 
-CONTEXT_CHARS = 500
 HASH_COLUMN = "_exact_hash"
-"""Column of :func:`globmed.quality.minhash.text_hash` of each row's comparison text."""
-
-
-def comparison_text(table: pa.Table) -> pa.ChunkedArray:
-    """question + options + the start of the context, as one string per row (vectorised)."""
-    options = pc.binary_join(table.column("options"), " ; ")
-    context = pc.utf8_slice_codeunits(table.column("context"), 0, CONTEXT_CHARS)
-    return pc.binary_join_element_wise(table.column("question"), options, context, " | ")
-
+"""Column of the duplicate key (:meth:`globmed.quality.near_duplicates.Normalised.hashes`) of each row."""
 
 _FORKED_TABLE: pa.Table | None = None  # the table the forked workers read their slices from
 
 
-def _sig_chunk(args: tuple[list[str] | tuple[int, int], int, int]) -> np.ndarray:
-    texts, k, num_perm = args
+def _sketch_chunk(args: tuple[list[str] | tuple[int, int], Definition]) -> tuple[np.ndarray, np.ndarray]:
+    texts, definition = args
     if isinstance(texts, tuple):  # rows lo..hi of the table inherited from the parent (no pickling of it:
         lo, hi = texts            # a pickled slice of an Arrow table carries its whole parent buffers)
-        texts = comparison_text(_FORKED_TABLE.slice(lo, hi - lo)).to_pylist()
-    return signatures(texts, k=k, num_perm=num_perm)
+        return sketch(comparison_texts(_FORKED_TABLE.slice(lo, hi - lo)), definition)
+    return sketch(texts if isinstance(texts, Normalised) else normalise_texts(texts), definition)
 
 
 class SignatureStore:
     """Signatures of a table's rows, reused for any later table whose ids are a subset."""
 
-    def __init__(self, k: int, num_perm: int, workers: int = 1, chunk: int = 5_000):
-        self.k, self.num_perm, self.workers, self.chunk = k, num_perm, workers, chunk
+    def __init__(self, definition: Definition | None = None, workers: int = 1, chunk: int = 5_000):
+        self.definition = definition or Definition()
+        self.workers, self.chunk = workers, chunk
         self.ids: pa.Array | None = None
         self.sig: np.ndarray | None = None
+        self.hashes: np.ndarray | None = None
+
+    @property
+    def num_perm(self) -> int:
+        return self.definition.num_perm
 
     @property
     def column(self) -> str:
-        return f"_minhash_{self.k}_{self.num_perm}"
+        return f"_minhash_{self.num_perm}"
 
     def precompute(self, table: pa.Table) -> dict[str, pa.Array]:
-        """The signatures as a column (``num_perm`` little-endian uint32 per row), for :meth:`of`."""
+        """The signatures as a column (``num_perm`` little-endian uint32 per row) and the duplicate keys."""
         if self.column in table.column_names:  # another step sharing this store asked first
             return {}
-        sig, keys = signatures(comparison_text(table).to_pylist(), k=self.k, num_perm=self.num_perm, hashes=True)
+        sig, keys = sketch(comparison_texts(table), self.definition)
         width = 4 * self.num_perm
         return {self.column: pa.FixedSizeBinaryArray.from_buffers(
                     pa.binary(width), len(sig), [None, pa.py_buffer(np.ascontiguousarray(sig, dtype="<u4").tobytes())]),
                 HASH_COLUMN: pa.array(keys, pa.uint64())}
 
-    def of(self, table: pa.Table) -> np.ndarray:
-        if self.column in table.column_names:  # computed as the stream was read
+    def of(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+        """``(signatures, duplicate keys)`` of a table's rows."""
+        if self.column in table.column_names and HASH_COLUMN in table.column_names:  # computed as read
             column = table.column(self.column).combine_chunks()
             data = np.frombuffer(column.buffers()[1], dtype="<u4")
             start = column.offset * self.num_perm
-            return data[start: start + len(column) * self.num_perm].reshape(len(column), self.num_perm)
+            sig = data[start: start + len(column) * self.num_perm].reshape(len(column), self.num_perm)
+            return sig, table.column(HASH_COLUMN).to_numpy()
         ids = table.column("id").combine_chunks()
         if self.ids is not None:
-            pos = pc.index_in(ids, value_set=self.ids)
-            if pos.null_count == 0:
-                return self.sig[pos.to_numpy(zero_copy_only=False)]
-        self.ids, self.sig = ids, self.compute(table.select(["question", "options", "context"]))
-        return self.sig
+            pos = pc_index_in(ids, self.ids)
+            if pos is not None:
+                return self.sig[pos], self.hashes[pos]
+        self.ids = ids
+        self.sig, self.hashes = self.compute(table.select(["question", "options", "context"]))
+        return self.sig, self.hashes
 
-    def compute(self, texts: list[str] | pa.Table) -> np.ndarray:
-        """Signatures of ``texts``, or of the comparison text of each row of a table."""
+    def compute(self, texts: list[str] | pa.Table) -> tuple[np.ndarray, np.ndarray]:
+        """``(signatures, keys)`` of raw ``texts`` (normalised here), or of each table row's comparison text."""
+        if not isinstance(texts, pa.Table):
+            texts = list(texts)
         global _FORKED_TABLE
         is_table = isinstance(texts, pa.Table)
         n = texts.num_rows if is_table else len(texts)
         spans = [(lo, min(lo + self.chunk, n)) for lo in range(0, n, self.chunk)]
         if self.workers > 1 and len(spans) > 1:
-            chunks = [(span if is_table else texts[span[0]: span[1]], self.k, self.num_perm) for span in spans]
+            chunks = [(span if is_table else texts[span[0]: span[1]], self.definition) for span in spans]
             _FORKED_TABLE = texts if is_table else None
             try:
                 with multiprocessing.get_context("fork").Pool(self.workers) as pool:
-                    parts = pool.map(_sig_chunk, chunks)
+                    parts = pool.map(_sketch_chunk, chunks)
             finally:
                 _FORKED_TABLE = None
         else:
-            parts = [_sig_chunk((comparison_text(texts.slice(lo, hi - lo)).to_pylist() if is_table
-                                 else texts[lo:hi], self.k, self.num_perm)) for lo, hi in spans]
-        return np.concatenate(parts) if parts else np.zeros((0, self.num_perm), np.uint32)
+            parts = [_sketch_chunk((comparison_texts(texts.slice(lo, hi - lo)) if is_table else texts[lo:hi],
+                                    self.definition)) for lo, hi in spans]
+        if not parts:
+            return np.zeros((0, self.num_perm), np.uint32), np.zeros(0, np.uint64)
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def describe(self) -> dict[str, Any]:
-        return {"text": f"question | options | first {CONTEXT_CHARS} characters of context, case-folded",
-                "shingles": f"character {self.k}-grams", "minhash": f"one-permutation, {self.num_perm} bins"}
+        return self.definition.describe()
+
+
+def pc_index_in(ids: pa.Array, known: pa.Array) -> np.ndarray | None:
+    """Positions of ``ids`` in ``known``, or None when one is missing."""
+    import pyarrow.compute as pc
+
+    pos = pc.index_in(ids, value_set=known)
+    return None if pos.null_count else pos.to_numpy(zero_copy_only=False)

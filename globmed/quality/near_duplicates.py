@@ -1,0 +1,316 @@
+"""What "duplicate", "near-duplicate" and "contaminated" mean in GlobMed: one definition, used by
+the build (quality steps ``exact_dedup``, ``near_dedup``, ``decontamination``) and checked by the
+release gate ``near_duplicates`` (:mod:`globmed.dataset_release`). Nothing else defines them.
+
+1. **Text** of an entry: its question, its options and the first 500 characters of its context,
+   one per line (:func:`comparison_texts`).
+2. **Normalised**: Unicode NFC, lower case, full-width ASCII forms as ASCII (``ＣＴ１`` = ``ct1``),
+   every run of characters that are not letters, marks or digits replaced by one space, trimmed
+   (:func:`normalise_texts`: one vectorised pass over the code points, the same code for one text
+   and for a column).
+3. **Shingles**: the set of character 5-grams of the normalised text (the text itself when it is
+   no longer).
+4. Two entries are **duplicates** when their normalised texts are equal, **near-duplicates** when
+   the exact Jaccard similarity of their shingle sets is at least ``threshold`` (0.8,
+   ``dedup.threshold`` in ``quality.yaml``).
+5. A train or validation entry is **contaminated** when it duplicates or near-duplicates a test
+   entry, in any language. The build removes it; the gate fails on any left in a folder.
+
+Finding the pairs (:func:`find_pairs`) does not compare every pair. Each text gets a MinHash
+signature of its shingles (one-permutation, ``num_perm`` bins, :mod:`globmed.quality.minhash`);
+two texts are candidates when they share one of ``bands`` LSH band keys, **every** such pair (no
+cap per bucket), and a candidate whose estimated similarity is at least ``threshold - margin`` is
+then verified by the exact Jaccard of its shingle sets, which alone decides. Equal normalised texts
+are matched by a hash join. Whether a pair is found depends on the two texts only, never on the
+other rows. So the gate, searching the finished folder (a subset of the rows the build searched,
+same test rows), can only find pairs the build's decontamination found and removed: a build passes
+its own gate by construction, and a folder edited afterwards does not. A pair at exactly the
+threshold is found with probability 1 - (1 - 0.8^8)^16 = 0.947 (16 bands of 8 rows) times 0.997
+(its 128-bin estimate at least 0.7), at 0.85 with 0.989 and from 0.9 on with more than 0.9999; rows
+per band trade this against the candidates of heavily templated text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+CONTEXT_CHARS = 500
+NGRAM = 5
+
+
+@dataclass(frozen=True)
+class Definition:
+    """The settings of the definition (``dedup`` in ``quality.yaml``)."""
+
+    threshold: float = 0.8
+    num_perm: int = 128
+    bands: int = 16
+    margin: float = 0.1
+    """Candidates whose estimated similarity is below ``threshold - margin`` are not verified."""
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> Definition:
+        return cls(float(settings.get("threshold", cls.threshold)), int(settings.get("num_perm", cls.num_perm)),
+                   int(settings.get("bands", cls.bands)), float(settings.get("margin", cls.margin)))
+
+    @classmethod
+    def default(cls) -> Definition:
+        from globmed.quality.config import load_quality_config
+
+        return cls.from_settings(load_quality_config().section("dedup"))
+
+    def describe(self) -> dict[str, Any]:
+        return {"text": f"question, options, first {CONTEXT_CHARS} characters of context; NFC, lower case, "
+                        "full-width ASCII as ASCII, runs of non-letters/marks/digits as one space",
+                "shingles": f"character {NGRAM}-grams", "threshold": self.threshold,
+                "similarity": "exact Jaccard of the shingle sets, verified on every MinHash LSH candidate "
+                              f"({self.num_perm} bins, {self.bands} bands, no cap per bucket)"}
+
+
+# ------------------------------------------------------------------------------------- the text
+
+_BMP_KEEP: np.ndarray | None = None
+
+
+def _keeps(cp: np.ndarray) -> np.ndarray:
+    """Whether each code point is a letter, a mark or a digit (Unicode categories L*, M*, N*)."""
+    global _BMP_KEEP
+    if _BMP_KEEP is None:
+        _BMP_KEEP = np.array([unicodedata.category(chr(c))[0] in "LMN" for c in range(0x10000)], dtype=bool)
+    if not len(cp) or cp.max() < 0x10000:
+        return _BMP_KEEP[cp]
+    keep = np.zeros(len(cp), dtype=bool)
+    low = cp < 0x10000
+    keep[low] = _BMP_KEEP[cp[low]]
+    if not low.all():
+        high, at = np.unique(cp[~low], return_inverse=True)
+        keep[~low] = np.array([unicodedata.category(chr(c))[0] in "LMN" for c in high.tolist()], dtype=bool)[at]
+    return keep
+
+
+@dataclass
+class Normalised:
+    """Normalised texts as one array of code points, each text followed by a 0."""
+
+    cp: np.ndarray
+    starts: np.ndarray
+    """Text ``i`` is ``cp[starts[i]:starts[i + 1] - 1]``."""
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def texts(self, rows: Sequence[int] | np.ndarray | None = None) -> list[str]:
+        rows = range(len(self)) if rows is None else rows
+        return [self.cp[self.starts[i]: self.starts[i + 1] - 1].tobytes().decode("utf-32-le") for i in rows]
+
+    def hashes(self) -> np.ndarray:
+        """A 64-bit key per text (blake2b of its code points), equal for equal texts (the duplicate key)."""
+        data, starts = self.cp.tobytes(), (self.starts * 4).tolist()
+        return np.fromiter((int.from_bytes(hashlib.blake2b(data[a:b], digest_size=8).digest(), "little")
+                            for a, b in zip(starts[:-1], starts[1:], strict=True)), dtype=np.uint64, count=len(self))
+
+
+def normalise_texts(texts: Sequence[str] | pa.Array | pa.ChunkedArray) -> Normalised:
+    """Unicode NFC, lower case, full-width ASCII forms as ASCII, every run of characters that are not
+    letters, marks or digits as one space, no space at either end: one pass over all code points."""
+
+    if isinstance(texts, pa.Array | pa.ChunkedArray):
+        texts = pc.fill_null(texts.cast(pa.string()), "").to_pylist()
+    texts = [unicodedata.normalize("NFC", t).lower() for t in texts]
+    cp = np.frombuffer(("\x00".join(texts) + "\x00").encode("utf-32-le"), dtype=np.uint32).copy()
+    if not texts:
+        return Normalised(np.zeros(0, np.uint32), np.zeros(1, np.int64))
+    wide = (cp >= 0xFF01) & (cp <= 0xFF5E)  # ＡＢＣ１２３ -> abc123 (lower-cased above: ａｂｃ)
+    if wide.any():
+        cp[wide] -= 0xFEE0
+    keep = _keeps(cp)  # a 0 (the separator after each text, or one inside a text) is not kept
+    # the first of a run of other characters becomes one space when it follows a kept character
+    one_space = np.zeros(len(cp), dtype=bool)
+    one_space[1:] = keep[:-1]
+    one_space &= ~keep
+    one_space[cp == 0] = False
+    seps = np.zeros(len(cp), dtype=bool)
+    seps[np.cumsum([len(t) + 1 for t in texts]) - 1] = True
+    take = keep | one_space | seps
+    out = cp[take]
+    out[one_space[take]] = 32
+    out[seps[take]] = 0
+    # a space right before the end of its text goes
+    trailing = np.zeros(len(out), dtype=bool)
+    trailing[:-1] = (out[:-1] == 32) & (out[1:] == 0)
+    if trailing.any():
+        out = out[~trailing]
+    starts = np.zeros(len(texts) + 1, dtype=np.int64)
+    starts[1:] = np.flatnonzero(out == 0) + 1
+    return Normalised(out, starts)
+
+
+def normalise(text: str) -> str:
+    """One text as :func:`normalise_texts` normalises it."""
+    return normalise_texts([text]).texts()[0]
+
+
+def joined_texts(table: pa.Table) -> pa.ChunkedArray:
+    """The text of each row of a table with ``question``, ``options``, ``context``, before normalising."""
+    options = table.column("options")
+    if not pa.types.is_string(options.type.value_type):  # an empty list column has items of type null
+        options = options.cast(pa.list_(pa.string()))
+    options = pc.binary_join(options, "\n")
+    context = pc.utf8_slice_codeunits(table.column("context").cast(pa.string()), 0, CONTEXT_CHARS)
+    return pc.binary_join_element_wise(table.column("question").cast(pa.string()), options, context, "\n",
+                                       null_handling="replace", null_replacement="")
+
+
+def comparison_texts(table: pa.Table) -> Normalised:
+    """The normalised text of each row of a table with ``question``, ``options``, ``context``."""
+    return normalise_texts(joined_texts(table))
+
+
+def entry_text(question: str, options: Sequence[str] | None, context: str | None) -> str:
+    """The normalised text of one entry (the same as :func:`comparison_texts` gives for its row)."""
+    table = pa.table({"question": [question], "options": [list(options or [])], "context": [context or ""]})
+    return comparison_texts(table).texts()[0]
+
+
+def shingles(norm: str, n: int = NGRAM) -> set[str]:
+    """The character ``n``-grams of a normalised text (the text itself when it is no longer)."""
+    if len(norm) <= n:
+        return {norm}
+    return {norm[i:i + n] for i in range(len(norm) - n + 1)}
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 1.0
+
+
+def sketch(norm: Normalised, definition: Definition) -> tuple[np.ndarray, np.ndarray]:
+    """``(signatures, duplicate keys)`` of normalised texts: what :func:`find_pairs` searches."""
+    from globmed.quality.minhash import codepoint_signatures
+
+    return codepoint_signatures(norm.cp, len(norm), k=NGRAM, num_perm=definition.num_perm), norm.hashes()
+
+
+# ------------------------------------------------------------------------------------- the search
+
+@dataclass
+class Side:
+    """One side of a search: signatures, duplicate keys, and a way to get normalised texts by row."""
+
+    sig: np.ndarray
+    hashes: np.ndarray
+    texts: Any
+    """``texts(rows) -> list[str]``: the normalised texts of the given rows."""
+
+
+def _band_pairs(q_keys: np.ndarray, r_keys: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Per band: every (query row, ref row) sharing its key, in bounded slices of query rows."""
+    for b in range(q_keys.shape[1]):
+        order = np.argsort(r_keys[:, b], kind="stable")
+        sorted_keys = r_keys[order, b]
+        lo = np.searchsorted(sorted_keys, q_keys[:, b], "left")
+        count = np.searchsorted(sorted_keys, q_keys[:, b], "right") - lo
+        hit = np.flatnonzero(count)
+        if not len(hit):
+            continue
+        lo, count = lo[hit], count[hit]
+        # slices of at most ~2M pairs: a bucket shared by many rows never needs one huge array
+        ends = np.cumsum(count)
+        start = 0
+        while start < len(hit):
+            stop = int(np.searchsorted(ends, (ends[start - 1] if start else 0) + 2_000_000, "right"))
+            stop = max(stop, start + 1)
+            c = count[start:stop]
+            qi = np.repeat(hit[start:stop], c)
+            first = np.repeat(np.cumsum(c) - c, c)
+            ri = order[np.repeat(lo[start:stop], c) + (np.arange(len(qi)) - first)]
+            yield qi, ri
+            start = stop
+
+
+def find_pairs(query: Side, ref: Side, definition: Definition) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every ``(query row, ref row, similarity)`` that is a duplicate (1.0) or near-duplicate under
+    the definition, sorted by query row then ref row."""
+    from globmed.quality.minhash import EMPTY, band_keys, similarity
+
+    found_q, found_r = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    if len(query.hashes) and len(ref.hashes):
+        # duplicates: equal normalised texts (also the only way texts of under 5 characters match)
+        order = np.argsort(ref.hashes, kind="stable")
+        sorted_h = ref.hashes[order]
+        lo = np.searchsorted(sorted_h, query.hashes, "left")
+        count = np.searchsorted(sorted_h, query.hashes, "right") - lo
+        qi = np.repeat(np.arange(len(query.hashes)), count)
+        first = np.repeat(np.cumsum(count) - count, count)
+        found_q.append(qi)
+        found_r.append(order[np.repeat(lo, count) + (np.arange(len(qi)) - first)])
+        # near-duplicates: LSH candidates, estimated similarity, then the exact Jaccard
+        low = definition.threshold - definition.margin
+        for qi, ri in _band_pairs(band_keys(query.sig, definition.bands), band_keys(ref.sig, definition.bands)):
+            close = (similarity(query.sig, qi, ri, other=ref.sig) >= low) & (query.sig[qi, 0] != EMPTY)
+            found_q.append(qi[close])
+            found_r.append(ri[close])
+    q, r = _unique(np.concatenate(found_q), np.concatenate(found_r), len(ref.hashes))
+    sim = np.ones(len(q), dtype=np.float64)
+    todo = np.flatnonzero(query.hashes[q] != ref.hashes[r])
+    sim[todo] = exact_similarity(q[todo], r[todo], query.texts, ref.texts)
+    keep = sim >= definition.threshold
+    return q[keep], r[keep], sim[keep]
+
+
+def exact_similarity(a: np.ndarray, b: np.ndarray, texts_a: Any, texts_b: Any, chunk: int = 4_000) -> np.ndarray:
+    """The exact Jaccard of the shingle sets of each pair ``(a[i], b[i])``; ``texts_a(rows)`` and
+    ``texts_b(rows)`` give normalised texts. In slices of ``chunk`` pairs (sorted by ``a``), so that
+    only their shingle sets are held at once (one set of a 500-character text is ~35 kB)."""
+    out = np.zeros(len(a), dtype=np.float64)
+    order = np.lexsort((b, a))
+    for lo in range(0, len(order), chunk):
+        at = order[lo: lo + chunk]
+        a_rows, a_at = np.unique(a[at], return_inverse=True)
+        b_rows, b_at = np.unique(b[at], return_inverse=True)
+        a_sh = [shingles(t) for t in texts_a(a_rows)]
+        b_sh = [shingles(t) for t in texts_b(b_rows)]
+        out[at] = [jaccard(a_sh[x], b_sh[y]) for x, y in zip(a_at.tolist(), b_at.tolist(), strict=True)]
+    return out
+
+
+def _unique(a: np.ndarray, b: np.ndarray, n_b: int) -> tuple[np.ndarray, np.ndarray]:
+    width = max(n_b, 1)
+    key = np.unique(a.astype(np.int64) * width + b)
+    return key // width, key % width
+
+
+def first_match(q: np.ndarray, r: np.ndarray, sim: np.ndarray) -> dict[int, tuple[int, float]]:
+    """Per query row of :func:`find_pairs`' result, its most similar ref row (ties: the first)."""
+    best: dict[int, tuple[int, float]] = {}
+    for qi, ri, s in zip(q.tolist(), r.tolist(), sim.tolist(), strict=True):
+        if qi not in best or s > best[qi][1]:
+            best[qi] = (ri, s)
+    return best
+
+
+def table_side(table: pa.Table, definition: Definition, sig: np.ndarray | None = None,
+               hashes: np.ndarray | None = None, rows: np.ndarray | None = None) -> Side:
+    """A :class:`Side` over a table's rows (or the given ``rows`` of it); signatures computed unless given."""
+    table = table.select(["question", "options", "context"])
+    if rows is not None:
+        sig = None if sig is None else sig[rows]
+        hashes = None if hashes is None else hashes[rows]
+    norm = None
+    if sig is None or hashes is None:
+        norm = comparison_texts(table if rows is None else table.take(pa.array(rows, pa.int64())))
+        sig, hashes = sketch(norm, definition)
+
+    def texts(at: np.ndarray) -> list[str]:
+        if norm is not None:
+            return norm.texts(at.tolist())
+        return comparison_texts(table.take(pa.array(at if rows is None else rows[at], pa.int64()))).texts()
+
+    return Side(sig, hashes, texts)

@@ -1,0 +1,126 @@
+"""The one definition of near-duplicate and contamination (globmed.quality.near_duplicates): the
+search finds every pair of a crowded bucket, a pair's verdict does not depend on the other rows,
+and a build passes its own release gate while a folder edited afterwards does not."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from globmed.build import BuildOptions, build
+from globmed.dataset_release import run_dataset_gates
+from globmed.quality import load_quality_config, quality_steps
+from globmed.quality.near_duplicates import (
+    Definition,
+    comparison_texts,
+    entry_text,
+    find_pairs,
+    jaccard,
+    normalise,
+    shingles,
+    table_side,
+)
+from globmed.quality.synthetic import _edit, generate
+from globmed.sources.base import SourceSpec
+
+DEF = Definition.default()
+STEM = ("A 54-year-old woman comes to the emergency department with crushing chest pain radiating to the left "
+        "arm for two hours, sweating and nausea. Her ECG shows ST elevation in leads II, III and aVF. "
+        "Troponin is 2.3 ng/mL. What is the most likely diagnosis?")
+
+
+def side(texts: list[str]):
+    t = pa.table({"question": texts, "options": [["aspirin", "heparin"]] * len(texts), "context": [""] * len(texts)})
+    return table_side(t, DEF)
+
+
+def exact(a: str, b: str) -> float:
+    return jaccard(shingles(entry_text(a, ["aspirin", "heparin"], "")), shingles(entry_text(b, ["aspirin", "heparin"], "")))
+
+
+def test_one_text_one_normalisation_for_a_row_and_a_column():
+    t = pa.table({"question": ["Ｃａｆé  <b>pain</b>?"], "options": [["A) Aspirin", "Heparin!"]], "context": [None]})
+    assert comparison_texts(t).texts() == [entry_text("Ｃａｆé  <b>pain</b>?", ["A) Aspirin", "Heparin!"], None)]
+    assert entry_text("Ｃａｆé  <b>pain</b>?", ["A) Aspirin", "Heparin!"], None) == "café b pain b a aspirin heparin"
+    assert normalise("Ça  va?") == "ça va" and shingles("abc") == {"abc"}
+    # marks are part of words (Devanagari vowel signs, Yoruba tones written as combining marks)
+    assert normalise("रोगी को बुखार है।") == "रोगी को बुखार है"
+    assert normalise("Ọ̀gá ń ṣàìsàn!!") == "ọ̀gá ń ṣàìsàn"
+    assert normalise("ＣＴ１２, CT12") == "ct12 ct12" and normalise("  ...  ") == "" and normalise("𝛂-𝛃") == "𝛂 𝛃"
+
+
+def test_every_pair_of_a_crowded_bucket_is_found_and_judged_exactly():
+    rng = random.Random(3)
+    # 80 train texts, each a lightly edited copy of the one test text: one crowded LSH bucket per band,
+    # where a per-bucket cap of 16 used to leave most of them unchecked
+    train = [_edit(STEM, rng, rng.choice((1, 2))) for _ in range(80)] + ["A 7-year-old boy has a barking cough."]
+    q, r, sim = find_pairs(side(train), side([STEM]), DEF)
+    truth = {i for i, text in enumerate(train) if exact(text, STEM) >= DEF.threshold}
+    assert len(truth) == 80 and set(q.tolist()) == truth
+    assert np.allclose(sim, [exact(train[i], STEM) for i in q.tolist()])  # the exact Jaccard, not an estimate
+
+
+def test_a_pairs_verdict_does_not_depend_on_the_other_rows():
+    """What makes the gate a subset of the build: search a subset, find exactly the subset's pairs."""
+    rng = random.Random(5)
+    tests = [f"{STEM} Case {i}: {rng.randint(1000, 9999)} units, {rng.choice(['fever', 'rash', 'cough'])}."
+             for i in range(30)]
+    train = [_edit(rng.choice(tests), rng, rng.randint(1, 12)) for _ in range(300)]
+    q, r, _ = find_pairs(side(train), side(tests), DEF)
+    everything = set(zip(q.tolist(), r.tolist(), strict=True))
+    assert len(everything) > 50
+    keep = np.sort(rng.sample(range(len(train)), 120))
+    q, r, _ = find_pairs(side([train[i] for i in keep]), side(tests), DEF)
+    subset = {(int(keep[a]), b) for a, b in zip(q.tolist(), r.tolist(), strict=True)}
+    assert subset == {(a, b) for a, b in everything if a in set(keep.tolist())}
+
+
+@pytest.fixture(scope="module")
+def seeded_build(tmp_path_factory) -> Path:
+    """A build of seeded data whose train split holds copies of test items at every similarity from
+    about 0.6 to 1.0, quality on (language ID left out: it is not what this tests)."""
+    tmp = tmp_path_factory.mktemp("neardup")
+    data = generate(1500, ["en", "sw"], defect_rate=0.1, seed=7)
+    rng = random.Random(7)
+    for rows in data.rows.values():
+        tests = [r for r in rows if r.get("split") == "test"]
+        for k, src in enumerate(tests[:60]):
+            rows.append({**src, "qid": f"near{k}", "split": "train", "question": _edit(src["question"], rng, 2 + k // 2)})
+    steps = quality_steps(load_quality_config(workers=1), skip=["language_id"])
+    build(BuildOptions(out=tmp / "out", sources=[SourceSpec("demo", data.write(tmp / "src"))], steps=steps,
+                       profile=None, langs=["en", "sw"], progress=False))
+    return tmp / "out"
+
+
+def _gates(folder: Path) -> dict[str, list[str]]:
+    results, _ = run_dataset_gates(folder, json.loads((folder / "build_report.json").read_text(encoding="utf-8")))
+    return {r.name: r.problems for r in results}
+
+
+def test_a_build_passes_its_own_gate_and_an_edited_folder_fails_naming_the_pair(seeded_build, tmp_path):
+    rejects = [json.loads(line) for line in open(seeded_build / "rejects.jsonl", encoding="utf-8")]
+    removed = [r for r in rejects if r["step"] == "decontamination" and "/near" in r["id"]]
+    assert len(removed) >= 40  # the copies near the threshold and above were taken out by the build
+    assert all(problems == [] for problems in _gates(seeded_build).values())
+
+    edited = tmp_path / "edited"
+    shutil.copytree(seeded_build, edited)
+    test_file = next((edited / "data" / "en").glob("test-*.parquet"))
+    train_file = next((edited / "data" / "en").glob("train-*.parquet"))
+    test_row = pq.read_table(test_file).slice(3, 1).to_pylist()[0]
+    train = pq.read_table(train_file)
+    copy = {**train.slice(0, 1).to_pylist()[0], "id": "demo/en/sneaked", "origin_id": "demo/sneaked",
+            "question": _edit(test_row["question"], random.Random(1), 2), "options": test_row["options"],
+            "context": test_row["context"]}
+    pq.write_table(pa.concat_tables([train, pa.Table.from_pylist([copy], schema=train.schema)]), train_file)
+    problems = _gates(edited)["near_duplicates"]
+    assert len(problems) == 1
+    assert f"test entry {test_row['id']!r}" in problems[0] and "train entry 'demo/en/sneaked'" in problems[0]
+    assert "5-gram Jaccard" in problems[0]
