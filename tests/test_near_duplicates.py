@@ -124,3 +124,29 @@ def test_a_build_passes_its_own_gate_and_an_edited_folder_fails_naming_the_pair(
     assert len(problems) == 1
     assert f"test entry {test_row['id']!r}" in problems[0] and "train entry 'demo/en/sneaked'" in problems[0]
     assert "5-gram Jaccard" in problems[0]
+
+
+def test_exact_similarity_is_the_jaccard_of_the_shingle_sets_in_every_script():
+    """The vectorised verifier gives jaccard(shingles(x), shingles(y)) exactly: short and empty texts,
+    combining marks, letters outside the basic plane, and texts with more distinct code points than
+    one 64-bit packed gram can number (the two-key path)."""
+    import random
+
+    import numpy as np
+
+    from globmed.quality.near_duplicates import exact_similarity, jaccard, normalise, shingles
+
+    rng = random.Random(0)
+    words = "fever cough patient aspirin insulin 糖尿病 患者 ọ̀rọ̀ ẹ̀yin मधुमेह dose mg blood".split()
+    small = [normalise(" ".join(rng.choice(words) for _ in range(rng.randint(0, 30)))) for _ in range(120)]
+    small += ["", "a", "abcd", "abcde", "abcdef", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 x"]
+    many = ["".join(chr(0x4E00 + rng.randrange(6000)) for _ in range(rng.randint(3, 60))) for _ in range(80)]
+    many += [many[0][:-1] + "x", many[1]]
+    for texts in (small, many):
+        n = len(texts)
+        a = np.array([rng.randrange(n) for _ in range(1500)] + list(range(n)))
+        b = np.array([rng.randrange(n) for _ in range(1500)] + list(range(n)))
+        get = lambda rows, texts=texts: [texts[i] for i in rows]  # noqa: E731
+        got = exact_similarity(a, b, get, get, chunk=400)
+        want = np.array([jaccard(shingles(texts[x]), shingles(texts[y])) for x, y in zip(a, b, strict=True)])
+        assert np.array_equal(got, want)
