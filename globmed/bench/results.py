@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from globmed.bench.scoring import upgrade_record
 from globmed.errors import GlobmedError
 
 JUDGE_MODE = "judge"
@@ -48,9 +49,10 @@ def iter_records(path: Path) -> Iterator[dict[str, Any]]:
             if not line.endswith("\n"):
                 return  # a line cut short by a kill: not a result
             try:
-                yield json.loads(line)
+                rec = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise GlobmedError(f"{path}, line {n}: not a JSON result record ({exc})") from None
+            yield upgrade_record(rec)  # old files' cloze records are the listed-options variant
 
 
 class ResultStore:
