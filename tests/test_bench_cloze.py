@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from bench_fixtures import bench_build  # noqa: F401 (fixture)
 
 torch = pytest.importorskip("torch")
 
@@ -140,3 +141,37 @@ def test_old_cloze_records_are_read_as_the_listed_variant(tmp_path):
 def test_every_mode_has_a_scorer_and_record_modes():
     assert set(MODES) == set(SCORERS) == set(RECORD_MODES)
     assert RECORD_MODES["cloze_listed"] == ("cloze_listed", "cloze_listed_norm")
+
+
+def test_export_lm_eval_writes_every_loglik_formulation(tmp_path, bench_build, smol_tokenizer_dir):  # noqa: F811
+    import yaml
+    from transformers import AutoTokenizer
+
+    from globmed.bench.data import load_items
+    from globmed.bench.lm_eval_export import export_lm_eval
+
+    out = tmp_path / "tasks"
+    export_lm_eval(bench_build, ["en", "sw"], out, tokenizer=str(smol_tokenizer_dir))
+    tok = AutoTokenizer.from_pretrained(smol_tokenizer_dir)
+    items = {i["id"]: i for i in load_items(bench_build, "sw")}
+    for form, build in (("cloze", cloze_request), ("cloze_listed", listed_request)):
+        group = yaml.safe_load((out / f"globmed_{form}.yaml").read_text())
+        assert group["task"] == [f"globmed_{form}_en", f"globmed_{form}_sw"]
+        assert [m["metric"] for m in group["aggregate_metric_list"]] == ["acc", "acc_norm"]
+        cfg = yaml.safe_load((out / f"globmed_{form}_sw.yaml").read_text())
+        assert (cfg["doc_to_choice"], cfg["target_delimiter"]) == ("choices", " ")
+        docs = [json.loads(x) for x in (out / "data" / form / "sw.jsonl").read_text().splitlines()]
+        assert len(docs) == 13  # the multi-answer item is left out
+        for doc in docs:
+            item = items[doc["id"]]
+            ctx, conts = build(item, tok)
+            # lm-eval scores target_delimiter + choice after the prompt: exactly our request
+            assert doc["prompt"] == ctx and [" " + c for c in doc["choices"]] == conts
+            assert doc["gold"] == "ABCDEFG".index(correct_letters_of(item))
+    assert (out / "globmed.yaml").exists() and (out / "globmed_sw.yaml").exists()  # the letter tasks as before
+
+
+def correct_letters_of(item):
+    from globmed.prompts import correct_letters
+
+    return correct_letters(item)[0]
