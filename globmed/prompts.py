@@ -11,6 +11,14 @@ with the language's answer phrase ("Answer:", "Jibu:", "答案：") followed by 
     user:       <instruction>\n\n<Context>: ...\n<Question>: ...\nA. ...\nB. ...
     assistant:  <Answer>: B. <option text>\n\n<Explanation>: ...
 
+Cloze prompts (GlobMed-Bench's standard ``cloze`` mode, the formulation of lm-evaluation-harness,
+lighteval and OLMES) show NO option list: the question (with its context, and for the label tasks
+the instruction naming the label words) is followed by the answer phrase, and each option text is
+scored as the continuation (``"Answer:"`` + ``" " + option``; ``"答案："`` + ``option``):
+
+    user:       <Context>: ...\n<Question>: ...
+    assistant:  <Answer>: <option text>
+
 Chain-of-thought prompts (``cot=True``, GlobMed-Bench's ``generative_cot`` mode) append the
 language's ``cot`` request to the last question ("Think step by step, then give your final
 answer on the last line as 'Answer: <letter>'."); shots keep their plain answers.
@@ -161,4 +169,53 @@ def render_plain(row: Row, shots: Sequence[Row] = (), *, cot: bool = False) -> s
         blocks.append(f"{render_question(row, lang)}\n\n{cot_instruction(lang, row['task'])}\n")
     else:
         blocks.append(f"{render_question(row, lang)}\n{answer_prefix(lang)}")
+    return "\n\n".join(blocks)
+
+
+CLOZE_INSTRUCTION_TASKS = frozenset({"yes_no_maybe", "nli"})
+"""Tasks whose cloze question keeps the task instruction: it names the label words the options are
+(an mcq instruction asks for a letter, which a cloze prompt never shows)."""
+
+
+def render_cloze_question(row: Row, lang: str | None = None) -> str:
+    """The cloze question: context and question without the option list (label tasks keep their
+    instruction, which names the label words)."""
+    lang = lang or row["lang"]
+    parts = []
+    if row["task"] in CLOZE_INSTRUCTION_TASKS:
+        parts += [table(lang)["instructions"][row["task"]], ""]
+    if row["task"] == "nli":
+        parts.append(field_label(lang, "premise") + row["context"].strip())
+        parts.append(field_label(lang, "hypothesis") + row["question"].strip())
+    else:
+        if row.get("context", "").strip():
+            parts.append(field_label(lang, "context") + row["context"].strip())
+        parts.append(field_label(lang, "question") + row["question"].strip())
+    return "\n".join(parts)
+
+
+def render_cloze_answer(row: Row, lang: str | None = None) -> str:
+    """A cloze shot's reply: the answer phrase and the (first) correct option's text."""
+    lang = lang or row["lang"]
+    text = option_texts(row, lang)[LETTERS.index(correct_letters(row)[0])].strip()
+    return f"{answer_prefix(lang)}{answer_separator(lang)}{text}"
+
+
+def build_cloze_messages(row: Row, shots: Sequence[Row] = (), *, system: bool = True) -> list[dict[str, str]]:
+    """Chat messages of a cloze prompt after k ``shots``, ending on the user turn."""
+    lang = row["lang"]
+    messages: list[dict[str, str]] = [{"role": "system", "content": table(lang)["system"]}] if system else []
+    for shot in shots:
+        messages.append({"role": "user", "content": render_cloze_question(shot, lang)})
+        messages.append({"role": "assistant", "content": render_cloze_answer(shot, lang)})
+    messages.append({"role": "user", "content": render_cloze_question(row, lang)})
+    return messages
+
+
+def render_cloze_plain(row: Row, shots: Sequence[Row] = ()) -> str:
+    """A cloze prompt for base models, ending with the answer phrase (no separator: the
+    continuation brings it, as lm-eval's ``target_delimiter``)."""
+    lang = row["lang"]
+    blocks = [f"{render_cloze_question(s, lang)}\n{render_cloze_answer(s, lang)}" for s in shots]
+    blocks.append(f"{render_cloze_question(row, lang)}\n{answer_prefix(lang)}")
     return "\n\n".join(blocks)

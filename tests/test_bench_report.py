@@ -163,3 +163,49 @@ def test_export_lm_eval_uses_the_bench_prompts(tmp_path, bench_build, smol_token
         item = items[doc["id"]]
         assert doc["prompt"] == letter_prompt(item, tok)
         assert doc["choices"][doc["gold"]] == item["answer"][0] if item["task"] == "mcq" else True
+
+
+def test_headline_is_the_better_of_letter_and_per_character_cloze(tmp_path):
+    """OLMES-style: per (model, shots, task, language) max(letter, cloze_norm) and which gave it."""
+    from globmed.bench.headline import headline_table
+
+    scores = {  # (mode, lang, task): item scores
+        ("letter", "en", "mcq"): [1, 1, 1, 0],      # 0.75  > cloze_norm 0.5  -> letter
+        ("cloze_norm", "en", "mcq"): [1, 0, 1, 0],
+        ("cloze", "en", "mcq"): [1, 1, 1, 1],       # raw cloze is never a headline candidate
+        ("letter", "sw", "mcq"): [0, 0, 1, 0],      # 0.25  < cloze_norm 0.75 -> cloze_norm
+        ("cloze_norm", "sw", "mcq"): [1, 1, 1, 0],
+        ("cloze_listed_norm", "sw", "mcq"): [1, 1, 1, 1],
+        ("letter", "sw", "nli"): [1, 0],            # tie 0.5 = 0.5 -> letter
+        ("cloze_norm", "sw", "nli"): [0, 1],
+        ("cloze_norm", "yo", "mcq"): [0, 1],        # only cloze: its own headline
+        ("generative", "en", "mcq"): [1, 1, 1, 1],
+    }
+    form = {"cloze": "cloze", "cloze_norm": "cloze", "cloze_listed_norm": "cloze_listed"}  # as bench writes them
+    recs = [_rec("m", lang, task, bool(s), f"{task}{i}", mode=mode, shots=0,
+                 **({"cloze_form": form[mode]} if mode in form else {}))
+            for (mode, lang, task), ss in scores.items() for i, s in enumerate(ss)]
+    recs += [_rec("m", "en", "mcq", False, f"k{i}", mode="cloze_norm", shots=1, cloze_form="cloze") for i in range(2)]
+    rows = {(r["shots"], r["task"], r["lang"]): r for r in headline_table(recs)}
+    assert set(rows) == {(0, "mcq", "en"), (0, "mcq", "sw"), (0, "nli", "sw"), (0, "mcq", "yo"), (1, "mcq", "en")}
+    assert (rows[0, "mcq", "en"]["headline"], rows[0, "mcq", "en"]["formulation"]) == (0.75, "letter")
+    assert (rows[0, "mcq", "sw"]["headline"], rows[0, "mcq", "sw"]["formulation"]) == (0.75, "cloze_norm")
+    assert rows[0, "mcq", "sw"]["letter"] == 0.25 and rows[0, "mcq", "sw"]["n"] == 4
+    assert (rows[0, "nli", "sw"]["headline"], rows[0, "nli", "sw"]["formulation"]) == (0.5, "letter")
+    assert rows[0, "mcq", "yo"]["formulation"] == "cloze_norm" and "letter" not in rows[0, "mcq", "yo"]
+    assert rows[1, "mcq", "en"]["headline"] == 0.0  # shots are never mixed
+    # written by `bench report` next to the other tables, which keep every formulation
+    path = tmp_path / "results" / "m.jsonl"
+    path.parent.mkdir()
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    out = tmp_path / "report"
+    run_cli("bench", "report", str(path.parent), "--out", str(out))
+    with open(out / "leaderboard_headline.csv") as fh:
+        csv_rows = list(csv.DictReader(fh))
+    assert csv_rows[0] == {"model": "m", "shots": "0", "task": "mcq", "lang": "en", "n": "4", "letter": "0.750",
+                           "cloze_norm": "0.500", "headline": "0.750", "formulation": "letter"}
+    md = (out / "leaderboard.md").read_text()
+    assert "## Headline (OLMES-style)" in md and "| m | 0 | mcq | sw | 4 | 0.250 | 0.750 | 0.750 | cloze_norm |" in md
+    with open(out / "leaderboard_languages.csv") as fh:
+        modes = {r["mode"] for r in csv.DictReader(fh)}
+    assert modes == {"letter", "cloze", "cloze_norm", "cloze_listed_norm", "generative"}

@@ -40,7 +40,7 @@ def backend(tiny_qwen3_dir):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory, tiny_qwen3_dir, bench_build):  # noqa: F811
     out = tmp_path_factory.mktemp("bench-run")
-    spec = adhoc_spec(str(tiny_qwen3_dir), modes=["letter", "cloze", "generative"], name="tiny")
+    spec = adhoc_spec(str(tiny_qwen3_dir), modes=["letter", "cloze_listed", "generative"], name="tiny")
     spec.max_new_tokens = 8
     run_bench([spec], BenchOptions(dataset=bench_build, langs=["en", "sw"], out=out, chunk=5, progress=False))
     return out
@@ -84,7 +84,7 @@ def test_letter_scores_match_a_hand_computed_forward_pass(backend, run_dir, benc
         assert rec["correct"] == (rec["pred"] == correct_letters(item))
 
 
-def test_cloze_scores_match_hand_computed_sums(backend, run_dir, bench_build):  # noqa: F811
+def test_listed_cloze_scores_match_hand_computed_sums(backend, run_dir, bench_build):  # noqa: F811
     recs = _records(run_dir)
     tok, model = backend.tokenizer, backend.model
     for item in load_items(bench_build, "en")[:3]:
@@ -98,15 +98,15 @@ def test_cloze_scores_match_hand_computed_sums(backend, run_dir, bench_build):  
             with torch.no_grad():
                 logp = torch.log_softmax(model(torch.tensor([ctx + cont])).logits[0].float(), -1)
             raw.append(sum(float(logp[len(ctx) - 1 + j, t]) for j, t in enumerate(cont)))
-        assert recs[f"cloze|k0|{item['id']}"]["scores"] == pytest.approx(raw, abs=5e-4)
-        norm = [v / len(t.encode()) for v, t in zip(raw, texts, strict=True)]
-        assert recs[f"cloze_norm|k0|{item['id']}"]["scores"] == pytest.approx(norm, abs=5e-5)
+        assert recs[f"cloze_listed|k0|{item['id']}"]["scores"] == pytest.approx(raw, abs=5e-4)
+        norm = [v / len(t) for v, t in zip(raw, texts, strict=True)]  # per character
+        assert recs[f"cloze_listed_norm|k0|{item['id']}"]["scores"] == pytest.approx(norm, abs=5e-5)
 
 
 def test_multi_answer_items_are_scored_by_exact_set_match(run_dir, bench_build):  # noqa: F811
     recs = _records(run_dir)
     multi = next(i for i in load_items(bench_build, "en") if len(i["answer"]) > 1)
-    for mode in ("letter", "cloze", "cloze_norm"):
+    for mode in ("letter", "cloze_listed", "cloze_listed_norm"):
         rec = recs[f"{mode}|k0|{multi['id']}"]
         assert rec["gold"] == ["A", "C"] and len(rec["pred"]) == 2
         assert rec["correct"] == (rec["pred"] == ["A", "C"])

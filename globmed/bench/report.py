@@ -15,6 +15,8 @@ never averaged together).
   judge): ROUGE-L, chrF, unparsed answers (CoT without a final answer) and, with ``--judge``,
   the judge's mean verdict on its 1-5 rubric over the parsed verdicts with a bootstrap 95% CI, the
   number of verdicts and of unparsable ones (left out of the mean, never scored).
+- ``leaderboard_headline.csv`` (when there are letter or cloze records): the OLMES-style headline
+  per (model, shots, task, language), the better of letter and cloze (:mod:`globmed.bench.headline`).
 - ``leaderboard.md``: the tables; ``heatmap.png`` (run x language) and ``tier_gap.png`` (tier
   averages and gap per run, with CIs).
 
@@ -323,6 +325,12 @@ def write_reports(result_files: Sequence[Path], out: Path) -> list[Path]:
                "with bootstrap 95% CI, over its parsed verdicts; judged: verdicts written; judge_unparsed: judge "
                "replies without a valid `Score: N` line (left out of the mean).", "",
                _md(open_rows, open_cols, show_ci=["judge"]), ""]
+    from globmed.bench.headline import HEADLINE_COLUMNS, HEADLINE_NOTE, headline_table
+
+    head_rows = headline_table(records)  # OLMES-style: the better of letter and cloze per cell
+    if head_rows:
+        files[out / "leaderboard_headline.csv"] = _csv(head_rows, HEADLINE_COLUMNS)
+        md += ["## Headline (OLMES-style)", "", HEADLINE_NOTE, "", _md(head_rows, HEADLINE_COLUMNS), ""]
     files[out / "leaderboard.md"] = "\n".join(md).encode()
     from globmed.bench.leaderboard_html import leaderboard_html  # the page: sortable table, heatmap, tier gap
 

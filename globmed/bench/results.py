@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from globmed.bench.scoring import upgrade_record
 from globmed.errors import GlobmedError
 
 try:
@@ -78,7 +79,7 @@ def iter_records(path: Path) -> Iterator[dict[str, Any]]:
             key = rec.get("key")
             if isinstance(key, bool) or not isinstance(key, str | int) or key == "":
                 raise GlobmedError(f"{path}, line {n}: result record without a \"key\" (<mode>|k<shots>|<item id>)")
-            yield rec
+            yield upgrade_record(rec)  # older files: their cloze records are the listed variant
 
 
 def unique_records(records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:

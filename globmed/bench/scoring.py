@@ -2,9 +2,22 @@
 
 - ``letter``: ONE forward pass per item; the log-probabilities of the option letters as the token
   that follows :func:`~globmed.bench.prompting.letter_prompt`.
-- ``cloze``: the summed log-probability of each option's text after the same prompt; emitted as
-  two records, ``cloze`` (raw sum) and ``cloze_norm`` (sum divided by the option's UTF-8 byte length,
-  lm-eval's ``acc_norm``). All continuations of all items go to the backend in one call.
+- ``cloze``: the standard cloze formulation of lm-evaluation-harness, lighteval and OLMES: the
+  option list is NOT shown; each option's text is scored as the continuation of the question
+  (:func:`~globmed.bench.prompting.cloze_request`: context and question in the language's wording,
+  then the answer phrase, then ``" " + option``). Two records: ``cloze`` (summed log-probability)
+  and ``cloze_norm`` (that sum divided by the option text's length in CHARACTERS, excluding the
+  separator: lm-eval's ``acc_norm`` and OLMES's per-character normalisation).
+- ``cloze_listed``: the listed-options variant: the same option texts scored after the LETTERED
+  prompt (options shown, ending with the answer phrase); records ``cloze_listed`` and
+  ``cloze_listed_norm`` (per character). Small models often do better with it in low-resource
+  languages, so both are kept. All continuations of all items go to the backend in one call.
+
+Result files written before the standard formulation existed hold the listed variant under the
+names ``cloze``/``cloze_norm`` (per UTF-8 byte then). New cloze records carry ``cloze_form``; a
+``cloze``/``cloze_norm`` record without it is read as ``cloze_listed``/``cloze_listed_norm``
+(:func:`upgrade_record`, applied when result files are read), so old files keep their meaning and a
+new ``cloze`` run does not mistake them for its own.
 - ``generative``: a greedy reply, read by the regex cascade (:mod:`globmed.bench.extract`); a reply
   no rule reads is recorded ``unparsed`` and counted wrong.
 - ``generative_cot``: the same with chain of thought: the question ends with the language's CoT
@@ -28,14 +41,21 @@ from typing import Any
 from globmed.bench.backends.base import Backend
 from globmed.bench.extract import extract_answer, final_answer_text
 from globmed.bench.metrics.functions import best_of, chrf, rouge_l
-from globmed.bench.prompting import generation_messages, generation_prompt, letter_prompt
+from globmed.bench.prompting import (
+    cloze_request,
+    generation_messages,
+    generation_prompt,
+    letter_prompt,
+    listed_request,
+)
 from globmed.prompts import correct_letters, option_texts
 from globmed.schema import LETTERS
 
-MODES = ("letter", "cloze", "generative", "generative_cot")
+MODES = ("letter", "cloze", "cloze_listed", "generative", "generative_cot")
 GENERATIVE_MODES = ("generative", "generative_cot")
 """Modes that generate a reply (and so score open-QA items too)."""
-RECORD_MODES = {"letter": ("letter",), "cloze": ("cloze", "cloze_norm"), "generative": ("generative",),
+RECORD_MODES = {"letter": ("letter",), "cloze": ("cloze", "cloze_norm"),
+                "cloze_listed": ("cloze_listed", "cloze_listed_norm"), "generative": ("generative",),
                 "generative_cot": ("generative_cot",)}
 """The record modes each scoring mode writes."""
 
@@ -65,24 +85,53 @@ def score_letter(backend: Backend, items: Sequence[dict[str, Any]], shots: dict[
     return [_closed(it, "letter", _top(s, len(correct_letters(it))), scores=s) for it, s in zip(items, scores, strict=True)]
 
 
-def score_cloze(backend: Backend, items: Sequence[dict[str, Any]], shots: dict[str, list],
-                progress: bool = False) -> list[dict[str, Any]]:
-    items = closed_items(items)
+def _loglik_records(backend: Backend, items: Sequence[dict[str, Any]], shots: dict[str, list], form: str,
+                    progress: bool = False) -> list[dict[str, Any]]:
+    build = cloze_request if form == "cloze" else listed_request
     requests, spans = [], []
-    for it in items:
-        prompt = letter_prompt(it, backend.tokenizer, shots.get(it["task"], ()), chat=backend.chat)
-        texts = [t.strip() for t in option_texts(it)]
-        spans.append((len(requests), texts))
-        requests.extend((prompt, t) for t in texts)
+    for it in closed_items(items):
+        ctx, conts = build(it, backend.tokenizer, shots.get(it["task"], ()), chat=backend.chat)
+        spans.append((it, len(requests), [t.strip() for t in option_texts(it)]))
+        requests.extend((ctx, c) for c in conts)
     lls = backend.loglik(requests, progress=progress)
     out = []
-    for it, (start, texts) in zip(items, spans, strict=True):
+    for it, start, texts in spans:
         raw = lls[start:start + len(texts)]
-        norm = [v / max(len(t.encode("utf-8")), 1) for v, t in zip(raw, texts, strict=True)]
+        norm = [v / max(len(t), 1) for v, t in zip(raw, texts, strict=True)]
         k = len(correct_letters(it))
-        out.append(_closed(it, "cloze", _top(raw, k), scores=raw))
-        out.append(_closed(it, "cloze_norm", _top(norm, k), scores=norm))
+        out.append(_closed(it, form, _top(raw, k), scores=raw, cloze_form=form))
+        out.append(_closed(it, f"{form}_norm", _top(norm, k), scores=norm, cloze_form=form, norm="chars"))
     return out
+
+
+def score_cloze(backend: Backend, items: Sequence[dict[str, Any]], shots: dict[str, list],
+                progress: bool = False) -> list[dict[str, Any]]:
+    """Standard cloze: each option text after the question (no option list shown)."""
+    return _loglik_records(backend, items, shots, "cloze", progress)
+
+
+def score_cloze_listed(backend: Backend, items: Sequence[dict[str, Any]], shots: dict[str, list],
+                       progress: bool = False) -> list[dict[str, Any]]:
+    """Listed-options cloze: each option text after the lettered prompt."""
+    return _loglik_records(backend, items, shots, "cloze_listed", progress)
+
+
+LEGACY_CLOZE = {"cloze": "cloze_listed", "cloze_norm": "cloze_listed_norm"}
+
+
+def upgrade_record(rec: dict[str, Any]) -> dict[str, Any]:
+    """A result record in today's naming: a ``cloze``/``cloze_norm`` record without ``cloze_form``
+    was written before the standard cloze formulation existed and is the listed-options variant
+    (its key and mode are renamed; its per-byte normalisation is marked ``norm: bytes``)."""
+    mode = rec.get("mode") if isinstance(rec, dict) else None
+    if mode in LEGACY_CLOZE and "cloze_form" not in rec:
+        new = LEGACY_CLOZE[mode]
+        rec = {**rec, "mode": new, "cloze_form": "cloze_listed"}
+        if isinstance(rec.get("key"), str) and rec["key"].startswith(f"{mode}|"):
+            rec["key"] = new + rec["key"][len(mode):]
+        if mode == "cloze_norm":
+            rec["norm"] = "bytes"
+    return rec
 
 
 def score_generative(backend: Backend, items: Sequence[dict[str, Any]], shots: dict[str, list],
@@ -129,5 +178,5 @@ def score_generative_cot(backend: Backend, items: Sequence[dict[str, Any]], shot
     return score_generative(backend, items, shots, max_new_tokens=max_new_tokens, progress=progress, cot=True)
 
 
-SCORERS = {"letter": score_letter, "cloze": score_cloze, "generative": score_generative,
-           "generative_cot": score_generative_cot}
+SCORERS = {"letter": score_letter, "cloze": score_cloze, "cloze_listed": score_cloze_listed,
+           "generative": score_generative, "generative_cot": score_generative_cot}

@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "globmed/bench/models.yaml; its models and groups are added to the package's for --models")
     p.add_argument("--langs", help="comma-separated language codes (default: the paper profile)")
     p.add_argument("--tasks", help="comma-separated tasks (default: all)")
-    p.add_argument("--modes", help="comma-separated scoring modes letter,cloze,generative,generative_cot "
+    p.add_argument("--modes", help="comma-separated scoring modes letter,cloze,cloze_listed,generative,generative_cot "
                    "(generative_cot: chain of thought, worded per language; default: the registry's, or "
                    "letter,cloze for --model)")
     p.add_argument("--max-new-tokens", type=_positive, help="reply budget of the generative mode on closed "

@@ -9,7 +9,9 @@ Speed: one forward pass per distinct context, logits computed only where they ar
 length-sorted sequences cut by a token budget (2048 on CPU, where larger batches cost more per
 token) and, for scoring, before padding exceeds 10% of a batch; explicit ``position_ids`` make a
 padded row score exactly as it would alone. Letter scoring runs the head its prompts share (system
-prompt, chat markup, instruction) once per group and reuses its key/value cache in every batch.
+prompt, chat markup, instruction) once per group and reuses its key/value cache in every batch;
+log-likelihood runs a context shared by several continuations (a cloze item's options) once and
+only the continuations on top of its cache.
 """
 
 from __future__ import annotations
@@ -262,10 +264,21 @@ class TransformersBackend(Backend):
             if not c_ids:
                 c_ids = [self.tokenizer.bos_token_id if self.tokenizer.bos_token_id is not None else self.pad_id]
             pairs.append((c_ids, t_ids))
-        seqs = [(c + t)[:-1] for c, t in pairs]
         out = [0.0] * len(pairs)
-        for batch in tqdm(self._batches(seqs, MAX_PADDING), desc="cloze log-likelihood", disable=not progress,
-                          leave=False):
+        rest = list(range(len(pairs)))
+        if self._prefix_sharing():
+            groups: dict[tuple[int, ...], list[int]] = {}
+            for i, (c, _) in enumerate(pairs):
+                groups.setdefault(tuple(c), []).append(i)
+            shared = {c: members for c, members in groups.items() if len(members) > 1 and len(c) > 1}
+            if shared:
+                self._loglik_shared(pairs, shared, out, progress)
+                rest = [i for c, members in groups.items() if c not in shared for i in members]
+        seqs = {i: (pairs[i][0] + pairs[i][1])[:-1] for i in rest}
+        order = list(seqs)
+        for batch in tqdm(self._batches([seqs[i] for i in order], MAX_PADDING), desc="cloze log-likelihood",
+                          disable=not progress or not order, leave=False):
+            batch = [order[b] for b in batch]
             keep = max(len(pairs[i][1]) for i in batch)
             logp = self._forward([seqs[i] for i in batch], keep=keep)
             for r, i in enumerate(batch):
@@ -273,6 +286,59 @@ class TransformersBackend(Backend):
                 rows = logp[r, keep - len(cont):]
                 out[i] = float(rows.gather(-1, self.torch.tensor(cont).unsqueeze(-1)).sum())
         return out
+
+    def _loglik_shared(self, pairs: list[tuple[list[int], list[int]]], groups: dict[tuple[int, ...], list[int]],
+                       out: list[float], progress: bool) -> None:
+        """Log-likelihoods of continuations that share a context (the options of one cloze item):
+        each context but its last token runs ONCE, in left-padded batches; its key/value cache is
+        then selected once per continuation, and only the continuation rows (the context's last
+        token, then the continuation but its last) run on top, right-padded, with the attention mask
+        covering cache and suffix. The LM head is applied only where a continuation token is read."""
+        torch = self.torch
+        decoder, lm_head = self.model.get_decoder(), self.model.get_output_embeddings()
+        cache_arg = "cache" if "cache" in inspect.signature(decoder.forward).parameters else "past_key_values"
+        ctxs = list(groups)
+        heads = [list(c[:-1]) for c in ctxs]
+        bar = tqdm(desc="cloze log-likelihood (shared contexts)", total=len(ctxs), disable=not progress, leave=False)
+        for batch in self._batches(heads, MAX_PADDING):
+            width = max(len(heads[g]) for g in batch)
+            ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for r, g in enumerate(batch):
+                ids[r, width - len(heads[g]):] = torch.tensor(heads[g], dtype=torch.long)
+                mask[r, width - len(heads[g]):] = 1
+            rows = [(r, g, i) for r, g in enumerate(batch) for i in groups[ctxs[g]]]
+            suffixes = [[ctxs[g][-1], *pairs[i][1][:-1]] for _, g, i in rows]
+            sw = max(len(x) for x in suffixes)
+            sids = torch.full((len(rows), sw), self.pad_id, dtype=torch.long)
+            smask = torch.zeros((len(rows), sw), dtype=torch.long)
+            for k, x in enumerate(suffixes):
+                sids[k, : len(x)] = torch.tensor(x, dtype=torch.long)
+                smask[k, : len(x)] = 1
+            sel = torch.tensor([r for r, _, _ in rows])
+            spos = torch.tensor([len(heads[g]) for _, g, _ in rows]).unsqueeze(1) + torch.arange(sw)
+            with torch.inference_mode():
+                head_out = decoder(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                                   position_ids=((mask.cumsum(-1) - 1).clamp(min=0)).to(self.device), use_cache=True)
+                cache = getattr(head_out, cache_arg)
+                cache.batch_select_indices(sel.to(self.device))
+                hidden = decoder(input_ids=sids.to(self.device),
+                                 attention_mask=torch.cat([mask[sel], smask], dim=1).to(self.device),
+                                 position_ids=spos.to(self.device), use_cache=True,
+                                 **{cache_arg: cache}).last_hidden_state
+                where = [(k, j) for k, (_, _, i) in enumerate(rows) for j in range(len(pairs[i][1]))]
+                targets = torch.tensor([pairs[rows[k][2]][1][j] for k, j in where])
+                picked = hidden[torch.tensor([k for k, _ in where]), torch.tensor([j for _, j in where])]
+                lls = torch.cat([torch.log_softmax(lm_head(picked[a: a + 512]).float(), dim=-1)
+                                 .gather(-1, targets[a: a + 512].to(self.device).unsqueeze(-1)).squeeze(-1)
+                                 for a in range(0, len(where), 512)]).cpu()
+            at = 0
+            for _, _, i in rows:
+                n = len(pairs[i][1])
+                out[i] = float(lls[at: at + n].sum())
+                at += n
+            bar.update(len(batch))
+        bar.close()
 
     def generate(self, prompts: Sequence[Prompt], max_new_tokens: int = 64, progress: bool = False) -> list[str]:
         torch = self.torch
