@@ -45,6 +45,11 @@ def exact(a: str, b: str) -> float:
     return jaccard(shingles(entry_text(a, ["aspirin", "heparin"], "")), shingles(entry_text(b, ["aspirin", "heparin"], "")))
 
 
+def near(a: str, b: str) -> bool:
+    """The definition by hand: the whole texts alike, and the questions alone too."""
+    return exact(a, b) >= DEF.threshold and jaccard(shingles(normalise(a)), shingles(normalise(b))) >= DEF.threshold
+
+
 def test_one_text_one_normalisation_for_a_row_and_a_column():
     t = pa.table({"question": ["Ｃａｆé  <b>pain</b>?"], "options": [["A) Aspirin", "Heparin!"]], "context": [None]})
     assert comparison_texts(t).texts() == [entry_text("Ｃａｆé  <b>pain</b>?", ["A) Aspirin", "Heparin!"], None)]
@@ -62,8 +67,8 @@ def test_every_pair_of_a_crowded_bucket_is_found_and_judged_exactly():
     # where a per-bucket cap of 16 used to leave most of them unchecked
     train = [_edit(STEM, rng, rng.choice((1, 2))) for _ in range(80)] + ["A 7-year-old boy has a barking cough."]
     q, r, sim = find_pairs(side(train), side([STEM]), DEF)
-    truth = {i for i, text in enumerate(train) if exact(text, STEM) >= DEF.threshold}
-    assert len(truth) == 80 and set(q.tolist()) == truth
+    truth = {i for i, text in enumerate(train) if near(text, STEM)}
+    assert len(truth) >= 75 and set(q.tolist()) == truth
     assert np.allclose(sim, [exact(train[i], STEM) for i in q.tolist()])  # the exact Jaccard, not an estimate
 
 
@@ -80,6 +85,34 @@ def test_a_pairs_verdict_does_not_depend_on_the_other_rows():
     q, r, _ = find_pairs(side([train[i] for i in keep]), side(tests), DEF)
     subset = {(int(keep[a]), b) for a, b in zip(q.tolist(), r.tolist(), strict=True)}
     assert subset == {(a, b) for a, b in everything if a in set(keep.tolist())}
+
+
+def test_items_sharing_a_premise_are_not_near_duplicates_unless_their_questions_are():
+    """RuMedNLI-style: one long premise, three hypotheses (one per label). The whole texts are alike,
+    the questions are not: three items. A near-copy of one hypothesis on the same premise is a
+    near-duplicate."""
+    premise = ("Пациентка 67 лет поступила с жалобами на одышку и боли в груди; в анамнезе гипертония, "
+               "сахарный диабет второго типа и перенесённый инфаркт миокарда; ЭКГ без острых изменений.") * 2
+    hypotheses = ["У пациентки сердечная недостаточность.", "Пациентка здорова.", "У пациентки была пневмония."]
+    labels = ["entailment", "neutral", "contradiction"]
+    t = pa.table({"question": hypotheses, "options": [labels] * 3, "context": [premise] * 3})
+    q, r, sim = find_pairs(table_side(t, DEF), table_side(t, DEF), DEF)
+    assert sorted(zip(q.tolist(), r.tolist(), strict=True)) == [(0, 0), (1, 1), (2, 2)]  # only itself
+    whole = [entry_text(h, labels, premise) for h in hypotheses]
+    assert jaccard(shingles(whole[0]), shingles(whole[1])) >= DEF.threshold  # what used to remove them
+    copy = pa.table({"question": ["У пациентки сердечная недостаточность!"], "options": [labels], "context": [premise]})
+    q, r, _ = find_pairs(table_side(copy, DEF), table_side(t, DEF), DEF)
+    assert r.tolist() == [0]
+    # the build's within-language step follows the same definition
+    from globmed.quality.dedup import NearDedupStep
+    from globmed.quality.signatures import SignatureStore
+
+    rows = pa.table({"id": [f"rumedbench/ru/{i}" for i in range(4)], "lang": ["ru"] * 4,
+                     "question": [*hypotheses, "У пациентки сердечная недостаточность!"],
+                     "options": [labels] * 4, "context": [premise] * 4})
+    result = NearDedupStep({}, SignatureStore(DEF, 1))(rows)
+    assert list(result.keep) == [True, True, True, False]
+    assert "near-duplicate of 'rumedbench/ru/0'" in result.reasons[3]
 
 
 @pytest.fixture(scope="module")

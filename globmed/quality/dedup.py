@@ -16,7 +16,12 @@ import pyarrow as pa
 
 from globmed.pipeline import TableResult, TableStep
 from globmed.quality.minhash import EMPTY, band_keys, candidate_pairs, similarity
-from globmed.quality.near_duplicates import comparison_texts, exact_similarity
+from globmed.quality.near_duplicates import (
+    comparison_texts,
+    exact_similarity,
+    question_similarity,
+    question_texts,
+)
 from globmed.quality.signatures import HASH_COLUMN, SignatureStore
 
 
@@ -95,6 +100,9 @@ class NearDedupStep(TableStep):
         later, earlier = later[close], earlier[close]
         sim = self._exact(table, later, earlier, hashes)
         hit = sim >= d.threshold
+        near = np.flatnonzero(hit & (sim < 1.0))  # the definition's second half: the questions alike too
+        questions = question_texts(table)
+        hit[near] = question_similarity(later[near], earlier[near], questions, questions) >= d.threshold
         later, earlier, sim = later[hit], earlier[hit], sim[hit]
         order = np.lexsort((earlier, later))  # per removed row, its earliest partner
         ids = table.column("id")

@@ -12,7 +12,10 @@ release gate ``near_duplicates`` (:mod:`globmed.dataset_release`). Nothing else 
    no longer).
 4. Two entries are **duplicates** when their normalised texts are equal, **near-duplicates** when
    the exact Jaccard similarity of their shingle sets is at least ``threshold`` (0.8,
-   ``dedup.threshold`` in ``quality.yaml``).
+   ``dedup.threshold`` in ``quality.yaml``) **and so is that of their normalised questions alone**
+   (:func:`question_similarity`): a long shared premise or passage makes two different items look
+   alike (RuMedNLI gives each premise three hypotheses, one per label, at 0.83-0.94 on the whole
+   text), but items whose questions differ are different items.
 5. A train or validation entry is **contaminated** when it duplicates or near-duplicates a test
    entry, in any language. The build removes it; the gate fails on any left in a folder.
 
@@ -208,6 +211,8 @@ class Side:
     hashes: np.ndarray
     texts: Any
     """``texts(rows) -> list[str]``: the normalised texts of the given rows."""
+    questions: Any = None
+    """``questions(rows) -> list[str]``: their normalised questions (``None``: the rule is not applied)."""
 
 
 def _band_pairs(q_keys: np.ndarray, r_keys: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -262,7 +267,25 @@ def find_pairs(query: Side, ref: Side, definition: Definition) -> tuple[np.ndarr
     todo = np.flatnonzero(query.hashes[q] != ref.hashes[r])
     sim[todo] = exact_similarity(q[todo], r[todo], query.texts, ref.texts)
     keep = sim >= definition.threshold
+    if query.questions is not None and ref.questions is not None:
+        near = np.flatnonzero(keep & (sim < 1.0))
+        keep[near] = exact_similarity(q[near], r[near], query.questions, ref.questions) >= definition.threshold
     return q[keep], r[keep], sim[keep]
+
+
+def question_texts(table: pa.Table) -> Any:
+    """``questions(rows)`` over a table's ``question`` column: the normalised question of each row."""
+    column = table.column("question")
+
+    def questions(rows: np.ndarray) -> list[str]:
+        return normalise_texts(column.take(pa.array(np.asarray(rows), pa.int64()))).texts()
+
+    return questions
+
+
+def question_similarity(a: np.ndarray, b: np.ndarray, questions_a: Any, questions_b: Any) -> np.ndarray:
+    """The exact Jaccard of the shingles of each pair's normalised questions (rule 4's second half)."""
+    return exact_similarity(a, b, questions_a, questions_b)
 
 
 _PAD = 0x1FFFFF
@@ -380,4 +403,5 @@ def table_side(table: pa.Table, definition: Definition, sig: np.ndarray | None =
             return norm.texts(at.tolist())
         return comparison_texts(table.take(pa.array(at if rows is None else rows[at], pa.int64()))).texts()
 
-    return Side(sig, hashes, texts)
+    questions = table.select(["question"])
+    return Side(sig, hashes, texts, question_texts(questions if rows is None else questions.take(pa.array(rows, pa.int64()))))
