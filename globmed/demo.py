@@ -209,7 +209,7 @@ def model_release_dry_run(run: DemoRun, model: Path, name: str, base_name: str, 
     # a Hub id for the card only where the base is SmolLM2 (a tiny random model or a local folder has none)
     base_model = SMOLLM2 if base is None or base.name == SMOLLM2.split("/")[1] else None
     plan = release_model(ModelRelease(model=model, repo_id=DEMO_MODEL_REPO, results=run.out / "bench", name=name,
-                                      base_name=base_name, base_model=base_model,
+                                      base_name=base_name, base_model=base_model, recipe_name=TINY_RECIPE,
                                       dataset=run.dataset, dataset_repo_id=DEMO_REPO, dry_run=True,
                                       compare_with_hub=False),
                          echo=lines.append)

@@ -185,6 +185,8 @@ class ModelRelease:
     base_name: str | None = None
     base_model: str | None = None
     recipe: Path | None = None
+    recipe_name: str | None = None
+    """The recipe a run recorded in training_mixture.json came from (shown with its settings)."""
     dataset: Path | None = None
     dataset_repo_id: str = "org/globmed"
     langs: list[str] = field(default_factory=list)
@@ -256,6 +258,7 @@ def card_context(opts: ModelRelease, summary: dict[str, Any], name: str, base: s
             "dataset_repo_id": opts.dataset_repo_id, "license": opts.license,
             "recipe_yaml": yaml.safe_dump(recipe, sort_keys=False, allow_unicode=True) if recipe else None,
             "settings_yaml": yaml.safe_dump(settings, sort_keys=False, allow_unicode=True) if settings else None,
+            "recipe_name": opts.recipe_name,
             "mixture": mixture, "tables": results_rows(summary, name, base), "bench_name": BENCH_NAME,
             "languages": card_languages(mixture, summary)}
 
