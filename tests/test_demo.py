@@ -33,7 +33,8 @@ def test_demo_runs_every_step_on_a_tiny_model(tmp_path):
     assert {r["task"] for r in records["base"]} == {"mcq", "yes_no_maybe", "nli"}  # every task reaches test
     card = (out / "model_card.md").read_text()
     # the card: the run's settings (tiny recipe + the demo's overrides), every trained language, rows after upsampling
-    assert "not recorded" not in card and "max_steps: 3" in card and "lora_r: 8" in card
+    assert "recipe was not recorded" not in card and "mixture was not recorded" not in card
+    assert "max_steps: 3" in card and "lora_r: 8" in card
     assert "`globmed train --config recipes/tiny/sft/lora.yaml`" in card
     assert "`base` scored the same way" not in card
     mixture = json.loads((merged / "training_mixture.json").read_text())
