@@ -33,6 +33,7 @@ from globmed.errors import GlobmedError
 TINY_RECIPE = "recipes/tiny/sft/lora.yaml"
 DEMO_REPO = "org/globmed-demo"
 DEMO_MODEL_REPO = "org/GlobMed-SmolLM2-135M-demo"
+SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
 @dataclass
@@ -199,12 +200,16 @@ def train(run: DemoRun, base: Path) -> Path:
     return merged
 
 
-def model_release_dry_run(run: DemoRun, model: Path, name: str, base_name: str) -> str:
+def model_release_dry_run(run: DemoRun, model: Path, name: str, base_name: str, base: Path | None = None) -> str:
+    """The model card and release plan; the card's recipe, languages and mixture come from the
+    ``training_mixture.json`` that ``globmed train`` wrote beside the model."""
     from globmed.model_release import ModelRelease, release_model
 
     lines: list[str] = []
+    # a Hub id for the card only where the base is SmolLM2 (a tiny random model or a local folder has none)
+    base_model = SMOLLM2 if base is None or base.name == SMOLLM2.split("/")[1] else None
     plan = release_model(ModelRelease(model=model, repo_id=DEMO_MODEL_REPO, results=run.out / "bench", name=name,
-                                      base_name=base_name, base_model="HuggingFaceTB/SmolLM2-135M-Instruct",
+                                      base_name=base_name, base_model=base_model, recipe_name=TINY_RECIPE,
                                       dataset=run.dataset, dataset_repo_id=DEMO_REPO, dry_run=True,
                                       compare_with_hub=False),
                          echo=lines.append)
@@ -247,7 +252,7 @@ def run_demo(run: DemoRun) -> list[StepOutcome]:
     _step(run, model_steps[1], lambda: bench(run, base, "base"))
     tuned = _step(run, model_steps[2], lambda: train(run, base))
     _step(run, model_steps[3], lambda: bench(run, tuned, "globmed-demo"))
-    _step(run, model_steps[4], lambda: model_release_dry_run(run, tuned, "globmed-demo", "base"))
+    _step(run, model_steps[4], lambda: model_release_dry_run(run, tuned, "globmed-demo", "base", base))
     run.log(before_after_table(run.out / "bench"))
     return run.outcomes
 

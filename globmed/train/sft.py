@@ -5,20 +5,38 @@
 2. the mixture of :mod:`globmed.train.data` becomes the train set, the validation split the eval set;
 3. ``SFTTrainer`` trains, resuming from the last ``checkpoint-N`` in ``output_dir`` if any;
 4. the adapter, the tokenizer (with the template) and the generation config are saved to
-   ``output_dir``; ``merge_adapter: true`` also writes the merged model to ``output_dir/merged``.
+   ``output_dir``, with ``training_mixture.json`` (rows trained on, settings) and our README.md
+   over TRL's generic one; ``merge_adapter: true`` also writes the merged model to ``output_dir/merged``.
+
+Warnings: two deprecation warnings that every run would print come from upstream code and are
+silenced here, narrowly (by message): ``torch.jit.script_method`` (torchvision's import, torch 2.13) and
+``is_gradient_checkpointing`` (TRL and PEFT read the old property name, transformers 5). The
+``gradient_checkpointing`` one is ours to avoid: the recipes set ``activation_checkpointing``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
 from globmed.train.chat import prepare_tokenizer, stop_token_ids
 from globmed.train.config import GlobmedDataArguments
 from globmed.train.data import build_mixture
+from globmed.train.record import mixture_record, write_adapter_card, write_record
 
 log = logging.getLogger(__name__)
+
+warnings.filterwarnings("ignore", message=r"`torch\.jit\.script_method` is deprecated", category=DeprecationWarning)
+warnings.filterwarnings("ignore", message=r"`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+
+RECIPE_SKIP = {"output_dir", "model_name_or_path", "dataset_name", "eos_token", "model_init_kwargs", "debug",
+               "accelerator_config", "disable_tqdm", "report_to", "dataloader_pin_memory", "pad_to_multiple_of",
+               "hub_token", "logging_dir", "run_name"}
+"""Not part of a recipe's substance (paths shown elsewhere, values set by TRL/transformers after parsing)."""
 
 VARLEN_ATTENTION = ("flash_attention_2", "flash_attention_3", "kernels-community/flash-attn",
                     "kernels-community/vllm-flash-attn3", "kernels-community/flash-attn3")
@@ -76,6 +94,7 @@ def make_trainer(script_args: Any, training_args: Any, model_args: Any, data_arg
                              dtype=model_args.dtype, trust_remote_code=training_args.trust_remote_code)
     model_init_kwargs.update(training_args.model_init_kwargs or {})
     training_args.model_init_kwargs = model_init_kwargs
+    settings = recipe_settings(script_args, training_args, model_args, data_args)
 
     trainer = SFTTrainer(
         model=model_args.model_name_or_path,
@@ -90,7 +109,26 @@ def make_trainer(script_args: Any, training_args: Any, model_args: Any, data_arg
     generation = trainer.model.generation_config
     generation.eos_token_id = stop_token_ids(tokenizer, end_of_turn)
     generation.pad_token_id = tokenizer.pad_token_id
+    trainer.globmed_record = mixture_record(
+        mixture.counts, data_args, model_args.model_name_or_path, script_args.dataset_name, script_args.dataset_config,
+        training_args.max_steps, settings)
     return trainer, tokenizer, end_of_turn
+
+
+def recipe_settings(*parts: Any) -> dict[str, Any]:
+    """The run's settings that differ from the dataclasses' defaults (the recipe plus the command line)."""
+    out: dict[str, Any] = {}
+    for part in parts:
+        for f in dataclasses.fields(part):
+            if not f.init or f.name in RECIPE_SKIP or f.name.startswith("_"):
+                continue
+            default = (f.default if f.default is not dataclasses.MISSING
+                       else f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+            value = getattr(part, f.name)
+            value = value.value if isinstance(value, enum.Enum) else value
+            if value != default and value not in (None, [], {}) and isinstance(value, str | int | float | bool | list | dict):
+                out[f.name] = value
+    return out
 
 
 def train(script_args: Any, training_args: Any, model_args: Any, data_args: GlobmedDataArguments,
@@ -110,10 +148,13 @@ def train(script_args: Any, training_args: Any, model_args: Any, data_args: Glob
     if trainer.accelerator.is_main_process:
         tokenizer.save_pretrained(out)
         generation.save_pretrained(out)
+        write_record(out, trainer.globmed_record)
+        write_adapter_card(out, trainer.globmed_record, peft=bool(model_args.use_peft))  # over TRL's README
     if hasattr(trainer, "end"):
         trainer.end()
     if data_args.merge_adapter and model_args.use_peft and trainer.accelerator.is_main_process:
         from globmed.train.merge import merge_adapter
 
         merge_adapter(out, out / "merged", dtype=model_args.dtype)
+        write_record(out / "merged", trainer.globmed_record)
     return out

