@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from globmed.bench.results import JUDGE_MODE
+from globmed.bench.results import JUDGE_MODE, iter_records, unique_records
 from globmed.errors import GlobmedError
 from globmed.release import (
     CommitPlan,
@@ -74,24 +74,16 @@ def load_bench_summary(results_dir: Path) -> dict[str, Any]:
     if not files:
         raise GlobmedError(f"--results {results_dir}: no bench result files (*.jsonl) in {folder}")
     scores: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
-    seen: set[tuple[Any, Any]] = set()  # (model, key): a repeated record counts once, the first wins
-    for path in files:
-        with open(path, encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.endswith("\n"):
-                    break  # a line cut short by a kill is not a result
-                try:
-                    rec = json.loads(line)
-                    if rec.get("mode") == JUDGE_MODE:
-                        continue  # an LLM judge's verdict on another mode's answer, not a score of its own
-                    if rec.get("key") is not None:
-                        if (rec.get("model"), rec["key"]) in seen:
-                            continue
-                        seen.add((rec.get("model"), rec["key"]))
-                    mode = rec["mode"] if not rec.get("shots") else f"{rec['mode']}-{rec['shots']}shot"
-                    scores[rec["model"]][mode][rec["lang"]].append(float(rec["score"]))
-                except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                    raise GlobmedError(f"{path}, line {n}: not a bench result record ({exc})") from None
+    # the bench's own reader: errors name file and line, a repeated record counts once (the first wins),
+    # an older file's cloze records are read as the listed-options variant they were
+    for rec in unique_records(r for path in files for r in iter_records(path)):
+        if rec.get("mode") == JUDGE_MODE:
+            continue  # an LLM judge's verdict on another mode's answer, not a score of its own
+        try:
+            mode = rec["mode"] if not rec.get("shots") else f"{rec['mode']}-{rec['shots']}shot"
+            scores[rec["model"]][mode][rec["lang"]].append(float(rec["score"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GlobmedError(f"{rec.get('key')!r} in {folder}: not a bench result record ({exc})") from None
     models: dict[str, Any] = {}
     for model, modes in scores.items():
         models[model] = {}

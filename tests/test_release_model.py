@@ -32,7 +32,8 @@ def write_results(out: Path, scores=SCORES, modes=("letter", "cloze")) -> Path:
                     item = f"demo/{lang}/q{i}"
                     lines.append(json.dumps({"mode": mode, "id": item, "lang": lang, "task": "mcq", "gold": ["A"],
                                              "pred": ["A"] if s else ["B"], "correct": bool(s), "score": float(s),
-                                             "key": f"{mode}|k0|{item}", "model": model, "shots": 0}))
+                                             "key": f"{mode}|k0|{item}", "model": model, "shots": 0,
+                                             **({"cloze_form": "cloze"} if mode.startswith("cloze") else {})}))
         (out / "results" / f"{model}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return out
 
@@ -55,8 +56,15 @@ def test_load_bench_summary_ignores_a_cut_line_and_names_a_bad_one(tmp_path):
     path.write_text(path.read_text() + '{"mode": "letter", "lang": "en"', encoding="utf-8")  # killed mid-write
     assert load_bench_summary(out)["models"]["tuned"]["letter"]["languages"]["en"]["n"] == 4
     path.write_text('{"mode": "letter"}\n', encoding="utf-8")
-    with pytest.raises(GlobmedError, match=r"tuned.jsonl, line 1: not a bench result record"):
+    with pytest.raises(GlobmedError, match=r"tuned.jsonl, line 1: result record without a \"key\""):
         load_bench_summary(out)
+    path.write_text('{"key": "letter|k0|x", "mode": "letter", "lang": "en"}\n', encoding="utf-8")  # no score
+    with pytest.raises(GlobmedError, match=r"'letter\|k0\|x' in .*: not a bench result record"):
+        load_bench_summary(out)
+    # an older file's cloze record (no cloze_form) is the listed-options variant, as the bench report says
+    path.write_text('{"key": "cloze|k0|x", "mode": "cloze", "model": "tuned", "lang": "en", "score": 1.0}\n',
+                    encoding="utf-8")
+    assert set(load_bench_summary(out)["models"]["tuned"]) == {"cloze_listed"}
     with pytest.raises(GlobmedError, match="no bench result files"):
         load_bench_summary(tmp_path / "empty")
 
