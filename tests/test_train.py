@@ -373,3 +373,21 @@ def test_train_takes_a_gguf_folder_as_the_bench_does(demo_build, tmp_path, monke
     assert (out / "adapter_model.safetensors").exists()
     base = json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"]
     assert Path(base) == converted
+
+
+def test_train_help_shows_globmeds_own_options_first_and_all_of_trl_behind_help_all():
+    from conftest import run_cli, run_python
+
+    short = run_cli("train", "--help").stdout.splitlines()
+    assert short[0] == "usage: globmed train --config RECIPE.yaml [--KEY VALUE ...]"
+    assert len(short) < 60 and any("--help-all" in line for line in short)
+    text = "\n".join(short)
+    for option in ("--config RECIPE.yaml", "--languages", "--low_resource_upsample", "--max_train_samples",
+                   "--model_name_or_path", "--dataset_name", "--output_dir"):
+        assert option in text, option
+    assert "(default: None)" in text and "(default 1.0) (default" not in text
+    # the first screen needs no TRL (it used to import TRL and print ~900 lines)
+    assert run_python("import sys\nfrom globmed.train.config import short_help\nshort_help()\n"
+                      "print('trl' in sys.modules)").strip() == "False"
+    full = run_cli("train", "--help-all").stdout
+    assert "--per_device_train_batch_size" in full and "--lora_r" in full and len(full.splitlines()) > 200

@@ -113,7 +113,8 @@ def short_help() -> str:
     ]
     for f in dataclasses.fields(GlobmedDataArguments):
         default = f.default if f.default is not dataclasses.MISSING else None
-        lines.append(f"  --{f.name:<24} {f.metadata.get('help', '')} (default: {default})")
+        text = f.metadata.get("help", "")
+        lines.append(f"  --{f.name:<24} {text}" + ("" if "default" in text else f" (default: {default})"))
     lines += ["", "Most used TRL keys (see --help-all for all of them):"]
     lines += [f"  --{key:<24} {text}" if len(key) <= 24 else f"  --{key}\n  {'':<26} {text}"
               for key, text in COMMON_TRL_KEYS]
