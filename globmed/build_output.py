@@ -161,7 +161,7 @@ def clean_leftovers(out: Path) -> list[str]:
     leftovers = []
     for path in out.parent.iterdir():
         m = _LEFTOVER.match(path.name)
-        if m and m["name"] == out.name and path.is_dir() and not path.is_symlink() and not _alive(int(m["pid"])):
+        if m and m["name"] == out.name and path.is_dir() and not path.is_symlink() and not pid_alive(int(m["pid"])):
             leftovers.append((m["kind"], path))
     olds = sorted((p for kind, p in leftovers if kind == "old"), key=lambda p: p.stat().st_mtime, reverse=True)
     if olds and not out.exists() and _expected_files(olds[0]) is not None:
@@ -243,7 +243,7 @@ def _is_ours(folder: Path) -> bool:
         return False
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """Whether process ``pid`` runs on this host (a recycled pid counts as alive: leftovers then wait)."""
     try:
         os.kill(pid, 0)

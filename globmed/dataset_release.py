@@ -50,7 +50,7 @@ from globmed.release import (
     hub_api,
     json_bytes,
     merge_card_metadata,
-    push,
+    publish,
     raise_on_failures,
     require_token,
     split_card,
@@ -372,10 +372,4 @@ def release_dataset(opts: DatasetRelease, api=None, echo: Printer = print) -> Co
     raise_on_failures("dataset", results)
     api = api or hub_api()
     plan = plan_dataset_commit(opts, report, card, api)
-    echo(plan.describe())
-    if opts.dry_run:
-        echo("dry run: nothing was uploaded")
-        return plan
-    url = push(plan, api)
-    echo(f"released {len(plan.files)} files in one commit: {url}")
-    return plan
+    return publish(plan, api, opts.dry_run, echo)

@@ -34,7 +34,7 @@ from globmed.release import (
     hub_api,
     join_card,
     merge_card_metadata,
-    push,
+    publish,
     raise_on_failures,
     require_token,
     split_card,
@@ -168,10 +168,4 @@ def release_leaderboard(opts: LeaderboardRelease, api=None, echo: Printer = prin
                       opts.revision, opts.private, space_sdk="static")
     if note:
         plan.notes.append(note)
-    echo(plan.describe())
-    if opts.dry_run:
-        echo("dry run: nothing was uploaded")
-        return plan
-    url = push(plan, api)
-    echo(f"released {len(plan.files)} files in one commit: {url}")
-    return plan
+    return publish(plan, api, opts.dry_run, echo)

@@ -42,7 +42,7 @@ from globmed.release import (
     hub_api,
     json_bytes,
     merge_card_metadata,
-    push,
+    publish,
     raise_on_failures,
     require_token,
 )
@@ -335,10 +335,4 @@ def release_model(opts: ModelRelease, api=None, echo: Printer = print) -> Commit
                       f"{opts.repo_id.split('/')[-1]} with {BENCH_NAME} results", opts.revision, opts.private)
     if note:
         plan.notes.append(note)
-    echo(plan.describe())
-    if opts.dry_run:
-        echo("dry run: nothing was uploaded")
-        return plan
-    url = push(plan, api)
-    echo(f"released {len(plan.files)} files in one commit: {url}")
-    return plan
+    return publish(plan, api, opts.dry_run, echo)

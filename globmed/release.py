@@ -187,6 +187,17 @@ def fetch_hub_card(api, repo_id: str, repo_type: str, revision: str | None,
         return Path(path).read_text(encoding="utf-8"), None
 
 
+def publish(plan: CommitPlan, api, dry_run: bool, echo: Printer = print) -> CommitPlan:
+    """Show the plan, then (unless ``dry_run``) push it in one commit: the last step of every release."""
+    echo(plan.describe())
+    if dry_run:
+        echo("dry run: nothing was uploaded")
+        return plan
+    url = push(plan, api)
+    echo(f"released {len(plan.files)} files in one commit: {url}")
+    return plan
+
+
 def push(plan: CommitPlan, api) -> str:
     """Create the repo if needed and send every planned file in ONE commit; returns its URL."""
     require_token()

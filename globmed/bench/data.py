@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from globmed.build_output import pid_alive
 from globmed.errors import GlobmedError
 from globmed.schema import TASKS
 
@@ -37,19 +38,12 @@ def remove_stale_caches() -> list[Path]:
     removed = []
     for path in Path(tempfile.gettempdir()).glob(f"{CACHE_PREFIX}*"):
         m = _CACHE_NAME.match(path.name)
-        if m and path.is_dir() and not path.is_symlink() and not _running(int(m.group(1))):
+        if m and path.is_dir() and not path.is_symlink() and not pid_alive(int(m.group(1))):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
 
 
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
 
 
