@@ -180,6 +180,6 @@ def test_exact_similarity_is_the_jaccard_of_the_shingle_sets_in_every_script():
         a = np.array([rng.randrange(n) for _ in range(1500)] + list(range(n)))
         b = np.array([rng.randrange(n) for _ in range(1500)] + list(range(n)))
         get = lambda rows, texts=texts: [texts[i] for i in rows]  # noqa: E731
-        got = exact_similarity(a, b, get, get, chunk=400)
         want = np.array([jaccard(shingles(texts[x]), shingles(texts[y])) for x, y in zip(a, b, strict=True)])
-        assert np.array_equal(got, want)
+        for sparse in (True, False):  # scipy's sparse rows, and the Python sets used without scipy
+            assert np.array_equal(exact_similarity(a, b, get, get, chunk=400, sparse=sparse), want)

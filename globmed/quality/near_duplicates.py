@@ -333,42 +333,43 @@ def _gram_matrix(texts: Sequence[str], n: int = NGRAM) -> Any:
     return m
 
 
-def exact_similarity(a: np.ndarray, b: np.ndarray, texts_a: Any, texts_b: Any, chunk: int = 4_000) -> np.ndarray:
+def exact_similarity(a: np.ndarray, b: np.ndarray, texts_a: Any, texts_b: Any, chunk: int = 4_000,
+                     sparse: bool | None = None) -> np.ndarray:
     """The exact Jaccard of the shingle sets of each pair ``(a[i], b[i])``; ``texts_a(rows)`` and
-    ``texts_b(rows)`` give normalised texts. Per slice of ``chunk`` pairs (sorted by ``a``), the texts'
-    gram sets as one sparse binary matrix (:func:`_gram_matrix`); a pair's intersection is the dot
-    product of its two rows. The same numbers as ``jaccard(shingles(x), shingles(y))``, in bounded
-    memory (Python sets when scipy is not installed)."""
-    try:
-        import scipy.sparse  # noqa: F401
-    except ImportError:
-        return _exact_similarity_sets(a, b, texts_a, texts_b, chunk)
+    ``texts_b(rows)`` give normalised texts. Per slice of ``chunk`` pairs (sorted by ``a``), in
+    bounded memory. ``sparse`` (default: when scipy is installed): the slice's gram sets as one
+    sparse binary matrix (:func:`_gram_matrix`), a pair's intersection the dot product of its two
+    rows; else Python sets. Both give exactly ``jaccard(shingles(x), shingles(y))``."""
+    if sparse is None:
+        try:
+            import scipy.sparse  # noqa: F401
+
+            sparse = True
+        except ImportError:
+            sparse = False
     out = np.zeros(len(a), dtype=np.float64)
     order = np.lexsort((b, a))
     for lo in range(0, len(order), chunk):
         at = order[lo: lo + chunk]
         a_rows, a_at = np.unique(a[at], return_inverse=True)
         b_rows, b_at = np.unique(b[at], return_inverse=True)
-        m = _gram_matrix([*texts_a(a_rows), *texts_b(b_rows)])
-        size = np.diff(m.indptr).astype(np.float64)
-        left, right = a_at.reshape(-1), len(a_rows) + b_at.reshape(-1)
-        inter = np.asarray(m[left].multiply(m[right]).sum(axis=1)).ravel()
-        union = size[left] + size[right] - inter
-        out[at] = np.divide(inter, union, out=np.ones(len(at)), where=union > 0)
+        left, right = texts_a(a_rows), texts_b(b_rows)
+        out[at] = (_sparse_jaccard if sparse else _set_jaccard)(left, right, a_at.reshape(-1), b_at.reshape(-1))
     return out
 
 
-def _exact_similarity_sets(a: np.ndarray, b: np.ndarray, texts_a: Any, texts_b: Any, chunk: int) -> np.ndarray:
-    out = np.zeros(len(a), dtype=np.float64)
-    order = np.lexsort((b, a))
-    for lo in range(0, len(order), chunk):
-        at = order[lo: lo + chunk]
-        a_rows, a_at = np.unique(a[at], return_inverse=True)
-        b_rows, b_at = np.unique(b[at], return_inverse=True)
-        a_sh = [shingles(t) for t in texts_a(a_rows)]
-        b_sh = [shingles(t) for t in texts_b(b_rows)]
-        out[at] = [jaccard(a_sh[x], b_sh[y]) for x, y in zip(a_at.tolist(), b_at.tolist(), strict=True)]
-    return out
+def _sparse_jaccard(left: list[str], right: list[str], x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    m = _gram_matrix([*left, *right])
+    size = np.diff(m.indptr).astype(np.float64)
+    y = len(left) + y
+    inter = np.asarray(m[x].multiply(m[y]).sum(axis=1)).ravel()
+    union = size[x] + size[y] - inter
+    return np.divide(inter, union, out=np.ones(len(x)), where=union > 0)
+
+
+def _set_jaccard(left: list[str], right: list[str], x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    a_sh, b_sh = [shingles(t) for t in left], [shingles(t) for t in right]
+    return np.array([jaccard(a_sh[i], b_sh[j]) for i, j in zip(x.tolist(), y.tolist(), strict=True)], dtype=np.float64)
 
 
 def _unique(a: np.ndarray, b: np.ndarray, n_b: int) -> tuple[np.ndarray, np.ndarray]:
