@@ -97,19 +97,22 @@ def correct_letters(row: Row) -> list[str]:
     raise ValueError(f"task {row['task']!r} has no lettered options")
 
 
+def item_fields(row: Row, lang: str) -> list[str]:
+    """The labelled fields of an item: premise and hypothesis (NLI), else context (if any) and question."""
+    if row["task"] == "nli":
+        return [field_label(lang, "premise") + row["context"].strip(),
+                field_label(lang, "hypothesis") + row["question"].strip()]
+    context = [field_label(lang, "context") + row["context"].strip()] if row.get("context", "").strip() else []
+    return [*context, field_label(lang, "question") + row["question"].strip()]
+
+
 def render_question(row: Row, lang: str | None = None) -> str:
     """The user turn: instruction, context, question and lettered options."""
     lang = lang or row["lang"]
     tab = table(lang)
     task = row["task"]
     parts = [tab["instructions"][task], ""]
-    if task == "nli":
-        parts.append(field_label(lang, "premise") + row["context"].strip())
-        parts.append(field_label(lang, "hypothesis") + row["question"].strip())
-    else:
-        if row.get("context", "").strip():
-            parts.append(field_label(lang, "context") + row["context"].strip())
-        parts.append(field_label(lang, "question") + row["question"].strip())
+    parts += item_fields(row, lang)
     if task != "open_qa":
         for i, text in enumerate(option_texts(row, lang)):
             parts.append(f"{LETTERS[i]}. {text.strip()}")
@@ -184,13 +187,7 @@ def render_cloze_question(row: Row, lang: str | None = None) -> str:
     parts = []
     if row["task"] in CLOZE_INSTRUCTION_TASKS:
         parts += [table(lang)["instructions"][row["task"]], ""]
-    if row["task"] == "nli":
-        parts.append(field_label(lang, "premise") + row["context"].strip())
-        parts.append(field_label(lang, "hypothesis") + row["question"].strip())
-    else:
-        if row.get("context", "").strip():
-            parts.append(field_label(lang, "context") + row["context"].strip())
-        parts.append(field_label(lang, "question") + row["question"].strip())
+    parts += item_fields(row, lang)
     return "\n".join(parts)
 
 
