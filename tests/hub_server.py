@@ -19,6 +19,7 @@ assert "one commit with every file" or "no commit at all".
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import re
@@ -173,3 +174,32 @@ class HubServer:
     def __exit__(self, *exc) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+@contextlib.contextmanager
+def local_hub(monkeypatch, token: str, home=None):
+    """A :class:`HubServer` that huggingface_hub talks to (online mode, its endpoint, ``token`` as
+    HF_TOKEN, ``home`` as HF_HOME when given), with name resolution refused for every host but
+    127.0.0.1: a test can never reach the real Hub."""
+    import socket
+
+    from huggingface_hub import constants
+
+    real_getaddrinfo = socket.getaddrinfo
+
+    def local_only(host, *args, **kwargs):
+        if host not in ("127.0.0.1", "localhost"):
+            raise OSError(f"test guard: refused to resolve {host!r}; only 127.0.0.1 may be contacted")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    with HubServer() as hub:
+        monkeypatch.setattr(socket, "getaddrinfo", local_only)
+        monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+        monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+        monkeypatch.setattr(constants, "ENDPOINT", hub.endpoint)
+        monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", hub.endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+        monkeypatch.setenv("HF_TOKEN", token)
+        if home is not None:
+            monkeypatch.setenv("HF_HOME", str(home))
+        yield hub

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import mcq_row, run_cli, write_jsonl
-from hub_server import HubServer
+from hub_server import HubServer, local_hub
 
 from globmed.dataset_release import (
     DatasetRelease,
@@ -245,26 +245,7 @@ def test_merge_card_metadata_ours_win_for_computed_keys_theirs_kept_otherwise():
 @pytest.fixture
 def hub_online(monkeypatch, tmp_path):
     """HF_HUB_OFFLINE=0 for the release calls; every request goes to 127.0.0.1 only."""
-    import socket
-
-    from huggingface_hub import constants
-
-    real_getaddrinfo = socket.getaddrinfo
-
-    def local_only(host, *args, **kwargs):
-        if host not in ("127.0.0.1", "localhost"):
-            raise OSError(f"test guard: refused to resolve {host!r}; only 127.0.0.1 may be contacted")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    with HubServer() as hub:
-        monkeypatch.setattr(socket, "getaddrinfo", local_only)
-        monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-        monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
-        monkeypatch.setattr(constants, "ENDPOINT", hub.endpoint)
-        monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", hub.endpoint + "/{repo_id}/resolve/{revision}/{filename}")
-        monkeypatch.setenv("HF_TOKEN", SENTINEL)
-        monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+    with local_hub(monkeypatch, SENTINEL, tmp_path / "hf_home") as hub:
         yield hub
     assert all(h.get("host", "").startswith("127.0.0.1") for _, _, h in hub.requests)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import run_cli
-from hub_server import HubServer
+from hub_server import HubServer, local_hub
 from test_leaderboard_html import EVIL, records, write_results
 
 from globmed.bench.report import write_reports
@@ -28,26 +28,7 @@ def bench(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def hub(monkeypatch, tmp_path):
-    import socket
-
-    from huggingface_hub import constants
-
-    real = socket.getaddrinfo
-
-    def local_only(host, *args, **kwargs):
-        if host not in ("127.0.0.1", "localhost"):
-            raise OSError(f"test guard: refused to resolve {host!r}")
-        return real(host, *args, **kwargs)
-
-    with HubServer() as server:
-        monkeypatch.setattr(socket, "getaddrinfo", local_only)
-        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-        monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-        monkeypatch.setattr(constants, "ENDPOINT", server.endpoint)
-        monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE",
-                            server.endpoint + "/{repo_id}/resolve/{revision}/{filename}")
-        monkeypatch.setenv("HF_TOKEN", SENTINEL)
-        monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+    with local_hub(monkeypatch, SENTINEL, tmp_path / "hf_home") as server:
         yield server
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hub_server import HubServer
+from hub_server import local_hub
 
 from globmed.errors import GlobmedError
 from globmed.model_release import ModelRelease, load_bench_summary, release_model
@@ -160,25 +160,7 @@ def test_gate_bench_results_fails_for_a_missing_language(model_dir, bench_dir):
 
 @pytest.fixture
 def hub(monkeypatch, tmp_path):
-    import socket
-
-    from huggingface_hub import constants
-
-    real = socket.getaddrinfo
-
-    def local_only(host, *args, **kwargs):
-        if host not in ("127.0.0.1", "localhost"):
-            raise OSError(f"test guard: refused to resolve {host!r}")
-        return real(host, *args, **kwargs)
-
-    with HubServer() as server:
-        monkeypatch.setattr(socket, "getaddrinfo", local_only)
-        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-        monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-        monkeypatch.setattr(constants, "ENDPOINT", server.endpoint)
-        monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE",
-                            server.endpoint + "/{repo_id}/resolve/{revision}/{filename}")
-        monkeypatch.setenv("HF_TOKEN", SENTINEL)
+    with local_hub(monkeypatch, SENTINEL) as server:
         yield server
 
 
