@@ -252,7 +252,7 @@ def gate_near_duplicates(loaded: dict[str, Any], definition: Definition | None =
     others = pa.concat_tables([t.select(cols) for _, t in rest])
     split_of = np.repeat(np.arange(len(rest)), [t.num_rows for _, t in rest])
     q, r, sim = find_pairs(table_side(others, definition, *store.compute(others)),
-                           table_side(test, definition, *store.compute(test)), definition)
+                           table_side(test, definition, *store.compute(test)), definition, workers=workers)
     problems = []
     test_ids, other_ids = test.column("id"), others.column("id")
     for i, (j, s) in first_match(q, r, sim).items():

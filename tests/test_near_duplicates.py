@@ -183,3 +183,46 @@ def test_exact_similarity_is_the_jaccard_of_the_shingle_sets_in_every_script():
         want = np.array([jaccard(shingles(texts[x]), shingles(texts[y])) for x, y in zip(a, b, strict=True)])
         for sparse in (True, False):  # scipy's sparse rows, and the Python sets used without scipy
             assert np.array_equal(exact_similarity(a, b, get, get, chunk=400, sparse=sparse), want)
+
+
+def test_the_search_gives_the_same_pairs_in_forked_processes(monkeypatch):
+    """find_pairs and exact_similarity split over forked workers (bands, slices of pairs) give exactly
+    the one-process result: pairs, similarities and their order."""
+    import globmed.quality.near_duplicates as nd
+
+    rng = random.Random(11)
+    tests = [f"{STEM} Case {i}: {rng.randint(1000, 9999)} units, {rng.choice(['fever', 'rash', 'cough'])}."
+             for i in range(40)]
+    train = [_edit(rng.choice(tests), rng, rng.randint(1, 12)) for _ in range(400)]
+    one = find_pairs(side(train), side(tests), DEF, workers=1)
+    assert len(one[0]) > 50
+    monkeypatch.setattr(nd, "FORK_MIN_ROWS", 0)  # small enough to fork here
+    calls = []
+    real = nd.exact_similarity
+
+    def small_slices(*args, **kwargs):  # several slices of pairs, so that the slices are split too
+        calls.append(kwargs.get("workers"))
+        return real(*args, **{**kwargs, "chunk": 37})
+
+    monkeypatch.setattr(nd, "exact_similarity", small_slices)
+    two = find_pairs(side(train), side(tests), DEF, workers=2)
+    assert calls and set(calls) == {2}
+    for x, y in zip(one, two, strict=True):
+        assert np.array_equal(x, y)
+
+
+def test_fork_map_keeps_order_shares_state_and_runs_in_place_when_it_cannot_fork():
+    import multiprocessing
+    import os
+
+    from globmed.quality.forked import can_fork, fork_map
+
+    state = {"scale": 3, "f": lambda x: x + 1}  # a lambda cannot be pickled: the workers inherit it
+    out = fork_map(lambda st, i: (st["f"](i) * st["scale"], os.getpid()), state, list(range(9)), workers=2)
+    assert [v for v, _ in out] == [(i + 1) * 3 for i in range(9)]
+    assert os.getpid() not in {pid for _, pid in out}  # it did run elsewhere
+    assert [v for v, _ in fork_map(lambda st, i: (i, os.getpid()), None, [1, 2], workers=1)] == [1, 2]
+    assert not can_fork(2, 1) and not can_fork(1, 5) and can_fork(2, 2)
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:  # a daemon (a build's shard worker) cannot start processes: in place
+        assert pool.apply(can_fork, (2, 5)) is False

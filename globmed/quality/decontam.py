@@ -124,7 +124,8 @@ class DecontaminationStep(TableStep):
         # 2. by text: duplicate or near-duplicate of any test entry, any language
         if len(test) and len(rest):
             q, r, sim = find_pairs(table_side(table, self.definition, sig, hashes, rest),
-                                   table_side(table, self.definition, sig, hashes, test), self.definition)
+                                   table_side(table, self.definition, sig, hashes, test), self.definition,
+                                   workers=self.store.workers)
             for k, (j, s) in first_match(q, r, sim).items():
                 i = int(rest[k])
                 if reasons[i] is None:
@@ -137,7 +138,8 @@ class DecontaminationStep(TableStep):
         # 3. external benchmark items: every split
         if self.external:
             ext = table_side(self.external_table, self.definition, *self.external_sig)
-            q, r, sim = find_pairs(table_side(table, self.definition, sig, hashes), ext, self.definition)
+            q, r, sim = find_pairs(table_side(table, self.definition, sig, hashes), ext, self.definition,
+                                   workers=self.store.workers)
             for i, (j, s) in first_match(q, r, sim).items():
                 if reasons[i] is None:
                     reasons[i] = f"matches external benchmark item '{self.external[j][0]}' (similarity {s:.2f})"

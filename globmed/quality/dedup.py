@@ -98,11 +98,12 @@ class NearDedupStep(TableStep):
         later, earlier = candidate_pairs(band_keys(sig, d.bands), _lang_codes(table))
         close = (similarity(sig, later, earlier) >= d.threshold - d.margin) & (sig[later, 0] != EMPTY)
         later, earlier = later[close], earlier[close]
-        sim = self._exact(table, later, earlier, hashes)
+        sim = self._exact(table, later, earlier, hashes, self.store.workers)
         hit = sim >= d.threshold
         near = np.flatnonzero(hit & (sim < 1.0))  # the definition's second half: the questions alike too
         questions = question_texts(table)
-        hit[near] = question_similarity(later[near], earlier[near], questions, questions) >= d.threshold
+        hit[near] = question_similarity(later[near], earlier[near], questions, questions,
+                                        self.store.workers) >= d.threshold
         later, earlier, sim = later[hit], earlier[hit], sim[hit]
         order = np.lexsort((earlier, later))  # per removed row, its earliest partner
         ids = table.column("id")
@@ -114,7 +115,7 @@ class NearDedupStep(TableStep):
         return TableResult(keep, reasons)
 
     @staticmethod
-    def _exact(table: pa.Table, a: np.ndarray, b: np.ndarray, hashes: np.ndarray) -> np.ndarray:
+    def _exact(table: pa.Table, a: np.ndarray, b: np.ndarray, hashes: np.ndarray, workers: int = 1) -> np.ndarray:
         """The exact Jaccard of each pair's shingle sets (1.0 for equal texts)."""
         sim = np.ones(len(a), dtype=np.float64)
         todo = np.flatnonzero(hashes[a] != hashes[b])
@@ -124,5 +125,5 @@ class NearDedupStep(TableStep):
             def of(rows: np.ndarray) -> list[str]:
                 return comparison_texts(texts.take(pa.array(rows))).texts()
 
-            sim[todo] = exact_similarity(a[todo], b[todo], of, of)
+            sim[todo] = exact_similarity(a[todo], b[todo], of, of, workers=workers)
         return sim

@@ -142,9 +142,9 @@ def similarity(sig: np.ndarray, a: np.ndarray, b: np.ndarray, other: np.ndarray 
     other = sig if other is None else other
     out = np.zeros(len(a), dtype=np.float32)
     num_perm = sig.shape[1]
-    step = 65_536  # bounded memory however many candidate pairs there are
+    step = 8_192  # bounded memory however many candidate pairs there are; small slices stay in the caches
     for lo in range(0, len(a), step):
-        sa, sb = sig[a[lo: lo + step]], other[b[lo: lo + step]]
+        sa, sb = np.take(sig, a[lo: lo + step], axis=0), np.take(other, b[lo: lo + step], axis=0)
         same = np.count_nonzero(sa == sb, axis=1)
         # densified signatures hold EMPTY only when the whole text had no shingle: such a text matches nothing
         same[sa[:, 0] == EMPTY] = 0

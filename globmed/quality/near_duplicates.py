@@ -47,6 +47,8 @@ import pyarrow.compute as pc
 
 CONTEXT_CHARS = 500
 NGRAM = 5
+FORK_MIN_ROWS = 20_000
+"""A search of fewer rows (both sides) runs in one process, whatever ``workers`` says."""
 
 
 @dataclass(frozen=True)
@@ -215,35 +217,51 @@ class Side:
     """``questions(rows) -> list[str]``: their normalised questions (``None``: the rule is not applied)."""
 
 
-def _band_pairs(q_keys: np.ndarray, r_keys: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Per band: every (query row, ref row) sharing its key, in bounded slices of query rows."""
-    for b in range(q_keys.shape[1]):
-        order = np.argsort(r_keys[:, b], kind="stable")
-        sorted_keys = r_keys[order, b]
-        lo = np.searchsorted(sorted_keys, q_keys[:, b], "left")
-        count = np.searchsorted(sorted_keys, q_keys[:, b], "right") - lo
-        hit = np.flatnonzero(count)
-        if not len(hit):
-            continue
-        lo, count = lo[hit], count[hit]
-        # slices of at most ~2M pairs: a bucket shared by many rows never needs one huge array
-        ends = np.cumsum(count)
-        start = 0
-        while start < len(hit):
-            stop = int(np.searchsorted(ends, (ends[start - 1] if start else 0) + 2_000_000, "right"))
-            stop = max(stop, start + 1)
-            c = count[start:stop]
-            qi = np.repeat(hit[start:stop], c)
-            first = np.repeat(np.cumsum(c) - c, c)
-            ri = order[np.repeat(lo[start:stop], c) + (np.arange(len(qi)) - first)]
-            yield qi, ri
-            start = stop
+def _band_pairs(q_keys: np.ndarray, r_keys: np.ndarray, b: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Every (query row, ref row) sharing their key of band ``b``, in bounded slices of query rows."""
+    order = np.argsort(r_keys[:, b], kind="stable")
+    sorted_keys = r_keys[order, b]
+    lo = np.searchsorted(sorted_keys, q_keys[:, b], "left")
+    count = np.searchsorted(sorted_keys, q_keys[:, b], "right") - lo
+    hit = np.flatnonzero(count)
+    if not len(hit):
+        return
+    lo, count = lo[hit], count[hit]
+    # slices of at most ~2M pairs: a bucket shared by many rows never needs one huge array
+    ends = np.cumsum(count)
+    start = 0
+    while start < len(hit):
+        stop = int(np.searchsorted(ends, (ends[start - 1] if start else 0) + 2_000_000, "right"))
+        stop = max(stop, start + 1)
+        c = count[start:stop]
+        qi = np.repeat(hit[start:stop], c)
+        first = np.repeat(np.cumsum(c) - c, c)
+        ri = order[np.repeat(lo[start:stop], c) + (np.arange(len(qi)) - first)]
+        yield qi, ri
+        start = stop
 
 
-def find_pairs(query: Side, ref: Side, definition: Definition) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _close_in_band(state: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float], b: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The candidate pairs of band ``b`` whose estimated similarity is at least ``low``."""
+    from globmed.quality.minhash import EMPTY, similarity
+
+    q_keys, r_keys, q_sig, r_sig, low = state
+    found_q, found_r = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for qi, ri in _band_pairs(q_keys, r_keys, b):
+        close = (similarity(q_sig, qi, ri, other=r_sig) >= low) & (q_sig[qi, 0] != EMPTY)
+        found_q.append(qi[close])
+        found_r.append(ri[close])
+    return np.concatenate(found_q), np.concatenate(found_r)
+
+
+def find_pairs(query: Side, ref: Side, definition: Definition, workers: int = 1
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every ``(query row, ref row, similarity)`` that is a duplicate (1.0) or near-duplicate under
-    the definition, sorted by query row then ref row."""
-    from globmed.quality.minhash import EMPTY, band_keys, similarity
+    the definition, sorted by query row then ref row. ``workers``: processes for the candidate
+    estimates (one LSH band each) and the exact verification; the result does not depend on it."""
+    from globmed.quality.forked import fork_map
+    from globmed.quality.minhash import band_keys
 
     found_q, found_r = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     if len(query.hashes) and len(ref.hashes):
@@ -257,19 +275,22 @@ def find_pairs(query: Side, ref: Side, definition: Definition) -> tuple[np.ndarr
         found_q.append(qi)
         found_r.append(order[np.repeat(lo, count) + (np.arange(len(qi)) - first)])
         # near-duplicates: LSH candidates, estimated similarity, then the exact Jaccard
-        low = definition.threshold - definition.margin
-        for qi, ri in _band_pairs(band_keys(query.sig, definition.bands), band_keys(ref.sig, definition.bands)):
-            close = (similarity(query.sig, qi, ri, other=ref.sig) >= low) & (query.sig[qi, 0] != EMPTY)
-            found_q.append(qi[close])
-            found_r.append(ri[close])
+        if len(query.hashes) + len(ref.hashes) < FORK_MIN_ROWS:
+            workers = 1  # a small search: starting processes would cost more than it saves
+        state = (band_keys(query.sig, definition.bands), band_keys(ref.sig, definition.bands), query.sig, ref.sig,
+                 definition.threshold - definition.margin)
+        for qi, ri in fork_map(_close_in_band, state, range(definition.bands), workers):
+            found_q.append(qi)
+            found_r.append(ri)
     q, r = _unique(np.concatenate(found_q), np.concatenate(found_r), len(ref.hashes))
     sim = np.ones(len(q), dtype=np.float64)
     todo = np.flatnonzero(query.hashes[q] != ref.hashes[r])
-    sim[todo] = exact_similarity(q[todo], r[todo], query.texts, ref.texts)
+    sim[todo] = exact_similarity(q[todo], r[todo], query.texts, ref.texts, workers=workers)
     keep = sim >= definition.threshold
     if query.questions is not None and ref.questions is not None:
         near = np.flatnonzero(keep & (sim < 1.0))
-        keep[near] = exact_similarity(q[near], r[near], query.questions, ref.questions) >= definition.threshold
+        keep[near] = exact_similarity(q[near], r[near], query.questions, ref.questions,
+                                      workers=workers) >= definition.threshold
     return q[keep], r[keep], sim[keep]
 
 
@@ -283,9 +304,10 @@ def question_texts(table: pa.Table) -> Any:
     return questions
 
 
-def question_similarity(a: np.ndarray, b: np.ndarray, questions_a: Any, questions_b: Any) -> np.ndarray:
+def question_similarity(a: np.ndarray, b: np.ndarray, questions_a: Any, questions_b: Any, workers: int = 1
+                        ) -> np.ndarray:
     """The exact Jaccard of the shingles of each pair's normalised questions (rule 4's second half)."""
-    return exact_similarity(a, b, questions_a, questions_b)
+    return exact_similarity(a, b, questions_a, questions_b, workers=workers)
 
 
 _PAD = 0x1FFFFF
@@ -333,13 +355,16 @@ def _gram_matrix(texts: Sequence[str], n: int = NGRAM) -> Any:
     return m
 
 
-def exact_similarity(a: np.ndarray, b: np.ndarray, texts_a: Any, texts_b: Any, chunk: int = 4_000,
-                     sparse: bool | None = None) -> np.ndarray:
+def exact_similarity(a: np.ndarray, b: np.ndarray, texts_a: Any, texts_b: Any, chunk: int = 16_000,
+                     sparse: bool | None = None, workers: int = 1) -> np.ndarray:
     """The exact Jaccard of the shingle sets of each pair ``(a[i], b[i])``; ``texts_a(rows)`` and
     ``texts_b(rows)`` give normalised texts. Per slice of ``chunk`` pairs (sorted by ``a``), in
-    bounded memory. ``sparse`` (default: when scipy is installed): the slice's gram sets as one
-    sparse binary matrix (:func:`_gram_matrix`), a pair's intersection the dot product of its two
-    rows; else Python sets. Both give exactly ``jaccard(shingles(x), shingles(y))``."""
+    bounded memory, the slices in up to ``workers`` forked processes. ``sparse`` (default: when scipy
+    is installed): the slice's gram sets as one sparse binary matrix (:func:`_gram_matrix`), a pair's
+    intersection the dot product of its two rows; else Python sets. Both give exactly
+    ``jaccard(shingles(x), shingles(y))``."""
+    from globmed.quality.forked import fork_map
+
     if sparse is None:
         try:
             import scipy.sparse  # noqa: F401
@@ -349,13 +374,21 @@ def exact_similarity(a: np.ndarray, b: np.ndarray, texts_a: Any, texts_b: Any, c
             sparse = False
     out = np.zeros(len(a), dtype=np.float64)
     order = np.lexsort((b, a))
-    for lo in range(0, len(order), chunk):
-        at = order[lo: lo + chunk]
-        a_rows, a_at = np.unique(a[at], return_inverse=True)
-        b_rows, b_at = np.unique(b[at], return_inverse=True)
-        left, right = texts_a(a_rows), texts_b(b_rows)
-        out[at] = (_sparse_jaccard if sparse else _set_jaccard)(left, right, a_at.reshape(-1), b_at.reshape(-1))
+    starts = range(0, len(order), chunk)
+    parts = fork_map(_slice_similarity, (a, b, order, chunk, texts_a, texts_b, sparse), starts, workers)
+    for lo, part in zip(starts, parts, strict=True):
+        out[order[lo: lo + chunk]] = part
     return out
+
+
+def _slice_similarity(state: tuple, lo: int) -> np.ndarray:
+    """:func:`exact_similarity` of the pairs ``order[lo: lo + chunk]``."""
+    a, b, order, chunk, texts_a, texts_b, sparse = state
+    at = order[lo: lo + chunk]
+    a_rows, a_at = np.unique(a[at], return_inverse=True)
+    b_rows, b_at = np.unique(b[at], return_inverse=True)
+    left, right = texts_a(a_rows), texts_b(b_rows)
+    return (_sparse_jaccard if sparse else _set_jaccard)(left, right, a_at.reshape(-1), b_at.reshape(-1))
 
 
 def _sparse_jaccard(left: list[str], right: list[str], x: np.ndarray, y: np.ndarray) -> np.ndarray:
