@@ -175,10 +175,11 @@ def candidate_pairs(keys: np.ndarray, group: np.ndarray | None = None) -> tuple[
         earlier.append(prev)
     if not later:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return _unique_pairs(np.concatenate(later), np.concatenate(earlier), n)
+    return unique_pairs(np.concatenate(later), np.concatenate(earlier), n)
 
 
-def _unique_pairs(a: np.ndarray, b: np.ndarray, n_b: int) -> tuple[np.ndarray, np.ndarray]:
+def unique_pairs(a: np.ndarray, b: np.ndarray, n_b: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct pairs, sorted by ``a`` then ``b``."""
     key = np.sort(a.astype(np.int64) * max(n_b, 1) + b)  # sort + neighbours: much faster than np.unique's hashing
     if len(key):
         key = key[np.concatenate(([True], key[1:] != key[:-1]))]
@@ -204,4 +205,4 @@ def match_against(query: np.ndarray, ref: np.ndarray, per_bucket: int = 4) -> tu
                 ri.append(order[p[hit]])
     if not qi:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return _unique_pairs(np.concatenate(qi), np.concatenate(ri), len(ref))
+    return unique_pairs(np.concatenate(qi), np.concatenate(ri), len(ref))

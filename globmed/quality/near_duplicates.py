@@ -261,7 +261,7 @@ def find_pairs(query: Side, ref: Side, definition: Definition, workers: int = 1
     the definition, sorted by query row then ref row. ``workers``: processes for the candidate
     estimates (one LSH band each) and the exact verification; the result does not depend on it."""
     from globmed.quality.forked import fork_map
-    from globmed.quality.minhash import band_keys
+    from globmed.quality.minhash import band_keys, unique_pairs
 
     found_q, found_r = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     if len(query.hashes) and len(ref.hashes):
@@ -282,7 +282,7 @@ def find_pairs(query: Side, ref: Side, definition: Definition, workers: int = 1
         for qi, ri in fork_map(_close_in_band, state, range(definition.bands), workers):
             found_q.append(qi)
             found_r.append(ri)
-    q, r = _unique(np.concatenate(found_q), np.concatenate(found_r), len(ref.hashes))
+    q, r = unique_pairs(np.concatenate(found_q), np.concatenate(found_r), len(ref.hashes))
     sim = np.ones(len(q), dtype=np.float64)
     todo = np.flatnonzero(query.hashes[q] != ref.hashes[r])
     sim[todo] = exact_similarity(q[todo], r[todo], query.texts, ref.texts, workers=workers)
@@ -403,12 +403,6 @@ def _sparse_jaccard(left: list[str], right: list[str], x: np.ndarray, y: np.ndar
 def _set_jaccard(left: list[str], right: list[str], x: np.ndarray, y: np.ndarray) -> np.ndarray:
     a_sh, b_sh = [shingles(t) for t in left], [shingles(t) for t in right]
     return np.array([jaccard(a_sh[i], b_sh[j]) for i, j in zip(x.tolist(), y.tolist(), strict=True)], dtype=np.float64)
-
-
-def _unique(a: np.ndarray, b: np.ndarray, n_b: int) -> tuple[np.ndarray, np.ndarray]:
-    width = max(n_b, 1)
-    key = np.unique(a.astype(np.int64) * width + b)
-    return key // width, key % width
 
 
 def first_match(q: np.ndarray, r: np.ndarray, sim: np.ndarray) -> dict[int, tuple[int, float]]:
