@@ -85,14 +85,15 @@ def codepoint_signatures(cp: np.ndarray, n: int, *, k: int = 5, num_perm: int = 
             h += cp32[j: j + m]
         # a shingle is valid when it does not cross a separator (code point 0, after each text); the
         # count of separators before a position is the row it belongs to
-        seps = np.zeros(total + 1, dtype=np.int32)
+        index = np.int32 if n * num_perm < 2**31 else np.int64  # 32-bit bin numbers when they fit: half the traffic
+        seps = np.zeros(total + 1, dtype=index)
         np.cumsum(cp == 0, out=seps[1:])
         valid = seps[k: total + 1] == seps[: m]
         h = _fmix32(h[valid])
-        rows = seps[: m][valid].astype(np.int64)
+        rows = seps[: m][valid]
         bits = int(np.log2(num_perm))
         rows *= num_perm
-        rows += (h >> np.uint32(32 - bits)).astype(np.int64)
+        rows += (h >> np.uint32(32 - bits)).astype(index)
         h &= np.uint32((1 << (32 - bits)) - 1)  # never EMPTY
         np.minimum.at(sig, rows, h)
     sig = sig.reshape(n, num_perm)
