@@ -92,3 +92,26 @@ def test_sliding_window_shorter_than_a_request_takes_the_plain_path(backend, mon
     assert backend._packing(16) and not backend._packing(17)
     monkeypatch.setattr(backend.model.config, "_attn_implementation", "flash_attention_2", raising=False)
     assert not backend._packing(4)  # no custom 4D masks there
+
+
+def test_a_request_asked_twice_is_run_once(backend, monkeypatch):
+    """Items that share their context and options (the same question in another option order) ask
+    the same requests: each distinct continuation runs once in its context's row (lm-eval, too,
+    computes identical requests once)."""
+    ctx, x, y = "Question: what lowers a fever?\nAnswer:", " paracetamol taken with water", " rest"
+    widths = []
+    decoder = backend.model.get_decoder()
+    forward = decoder.forward
+
+    @functools.wraps(forward)
+    def spy(*args, **kwargs):
+        widths.append(tuple(kwargs["input_ids"].shape))
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(decoder, "forward", spy)
+    got = backend.loglik([(ctx, x), (ctx, y), (ctx, x), (ctx, y), (ctx, x)])
+    monkeypatch.undo()
+    n = [len(split_pair(backend.encode(ctx), backend.encode(ctx + c))[i]) for c in (x, y) for i in (0, 1)]
+    assert widths == [(1, n[0] + n[1] - 1 + n[3] - 1)]  # one row: the context, then x and y but their last tokens
+    assert got == pytest.approx([_naive(backend, ctx, x), _naive(backend, ctx, y)] * 2 + [_naive(backend, ctx, x)],
+                                abs=1e-4)

@@ -297,11 +297,12 @@ class TransformersBackend(Backend):
         attention mask lets each continuation see the head, the context and its own earlier tokens
         only, and explicit positions place every continuation right after the context, so each reads
         exactly what it would read alone. Rows are length-sorted into batches cut by the token budget
-        and padding share; the LM head is applied only where a continuation token is read."""
+        and padding share; the LM head is applied only where a continuation token is read, once per
+        position. Identical requests (same context and continuation) are computed once, as lm-eval does."""
         torch = self.torch
-        by_ctx: dict[tuple[int, ...], list[int]] = {}
-        for i, (c, _) in enumerate(pairs):
-            by_ctx.setdefault(tuple(c), []).append(i)
+        by_ctx: dict[tuple[int, ...], dict[tuple[int, ...], list[int]]] = {}
+        for i, (c, t) in enumerate(pairs):  # a request asked twice is computed once (as lm-eval does)
+            by_ctx.setdefault(tuple(c), {}).setdefault(tuple(t), []).append(i)
         ctxs = [list(c) for c in by_ctx]
         members = list(by_ctx.values())
         out = [0.0] * len(pairs)
@@ -309,7 +310,7 @@ class TransformersBackend(Backend):
         cache_arg = "cache" if "cache" in inspect.signature(decoder.forward).parameters else "past_key_values"
         plan = []
         for head, group in self._head_groups(ctxs):
-            rows = [self._packed_row(ctxs[g], head, [pairs[i] for i in members[g]], members[g]) for g in group]
+            rows = [self._packed_row(ctxs[g], head, members[g]) for g in group]
             plan.append((head, ctxs[group[0]][:head], rows, self._batches([r[0] for r in rows], MAX_PADDING)))
         bar = tqdm(total=sum(len(p[3]) for p in plan), desc="cloze log-likelihood", disable=not progress,
                    leave=False)
@@ -328,30 +329,38 @@ class TransformersBackend(Backend):
                     ids, pos, mask = self._packed_batch([rows[b] for b in batch], head)
                     hidden = decoder(input_ids=ids.to(self.device), position_ids=pos.to(self.device),
                                      attention_mask=mask.to(self.device), **kwargs).last_hidden_state
-                    reads = [(r, at, tok, i) for r, b in enumerate(batch) for at, tok, i in rows[b][3]]
-                    picked = hidden[torch.tensor([x[0] for x in reads]), torch.tensor([x[1] for x in reads])]
-                    targets = torch.tensor([x[2] for x in reads], device=self.device)
-                    lls = torch.cat([torch.log_softmax(lm_head(picked[a: a + 512]).float(), dim=-1)
-                                     .gather(-1, targets[a: a + 512].unsqueeze(-1)).squeeze(-1)
-                                     for a in range(0, len(reads), 512)]).cpu().tolist()
-                    for (_, _, _, i), v in zip(reads, lls, strict=True):
-                        out[i] += v
+                    # the options' first tokens are all read at the context's last position: its
+                    # log-softmax over the vocabulary is computed once
+                    where: dict[tuple[int, int], int] = {}
+                    reads = [(where.setdefault((r, at), len(where)), tok, ids)
+                             for r, b in enumerate(batch) for at, tok, ids in rows[b][3]]
+                    picked = hidden[torch.tensor([r for r, _ in where]), torch.tensor([at for _, at in where])]
+                    at, tok = (torch.tensor([x[k] for x in reads], device=self.device) for k in (0, 1))
+                    lls = torch.empty(len(reads), device=self.device)
+                    for a in range(0, len(where), 512):  # [512, vocab] log-probabilities at a time
+                        logp = torch.log_softmax(lm_head(picked[a: a + 512]).float(), dim=-1)
+                        sel = (at >= a) & (at < a + 512)
+                        lls[sel] = logp[at[sel] - a, tok[sel]]
+                    for (_, _, ids), v in zip(reads, lls.cpu().tolist(), strict=True):
+                        for i in ids:
+                            out[i] += v
                     bar.update()
         bar.close()
         return out
 
     @staticmethod
-    def _packed_row(ctx: list[int], head: int, conts: list[tuple[list[int], list[int]]],
-                    ids: list[int]) -> tuple[list[int], list[int], list[int], list[tuple[int, int, int]]]:
+    def _packed_row(ctx: list[int], head: int, conts: dict[tuple[int, ...], list[int]]
+                    ) -> tuple[list[int], list[int], list[int], list[tuple[int, int, list[int]]]]:
         """(tokens, positions, segments, reads) of one packed row: ``ctx`` after its ``head`` (segment
         0), then each continuation but its last token (segment k + 1) at the positions after ``ctx``;
-        reads are (row index whose output predicts the token, token, request id)."""
+        ``conts`` maps each continuation to the requests asking for it; reads are (row index whose
+        output predicts the token, token, request ids)."""
         toks, pos = ctx[head:], list(range(head, len(ctx)))
         seg = [0] * len(toks)
         reads = []
-        for k, ((_, cont), i) in enumerate(zip(conts, ids, strict=True)):
+        for k, (cont, ids) in enumerate(conts.items()):
             start = len(toks)
-            reads += [(len(ctx) - head - 1 if j == 0 else start + j - 1, t, i) for j, t in enumerate(cont)]
+            reads += [(len(ctx) - head - 1 if j == 0 else start + j - 1, t, ids) for j, t in enumerate(cont)]
             toks += cont[:-1]
             pos += range(len(ctx), len(ctx) + len(cont) - 1)
             seg += [k + 1] * (len(cont) - 1)
