@@ -301,7 +301,7 @@ class TransformersBackend(Backend):
         position. Identical requests (same context and continuation) are computed once, as lm-eval does."""
         torch = self.torch
         by_ctx: dict[tuple[int, ...], dict[tuple[int, ...], list[int]]] = {}
-        for i, (c, t) in enumerate(pairs):  # a request asked twice is computed once (as lm-eval does)
+        for i, (c, t) in enumerate(pairs):
             by_ctx.setdefault(tuple(c), {}).setdefault(tuple(t), []).append(i)
         ctxs = [list(c) for c in by_ctx]
         members = list(by_ctx.values())
@@ -312,14 +312,11 @@ class TransformersBackend(Backend):
         for head, group in self._head_groups(ctxs):
             rows = [self._packed_row(ctxs[g], head, members[g]) for g in group]
             plan.append((head, ctxs[group[0]][:head], rows, self._batches([r[0] for r in rows], MAX_PADDING)))
-        bar = tqdm(total=sum(len(p[3]) for p in plan), desc="cloze log-likelihood", disable=not progress,
-                   leave=False)
+        bar = tqdm(total=sum(len(p[3]) for p in plan), desc="cloze log-likelihood", disable=not progress, leave=False)
         with torch.inference_mode():
             for head, head_ids, rows, batches in plan:
-                head_cache = None
-                if head:
-                    head_cache = getattr(decoder(input_ids=torch.tensor([head_ids], device=self.device),
-                                                 use_cache=True), cache_arg)
+                head_cache = getattr(decoder(input_ids=torch.tensor([head_ids], device=self.device), use_cache=True),
+                                     cache_arg) if head else None
                 for batch in batches:
                     kwargs: dict[str, Any] = {"use_cache": False}
                     if head_cache is not None:
@@ -332,17 +329,17 @@ class TransformersBackend(Backend):
                     # the options' first tokens are all read at the context's last position: its
                     # log-softmax over the vocabulary is computed once
                     where: dict[tuple[int, int], int] = {}
-                    reads = [(where.setdefault((r, at), len(where)), tok, ids)
-                             for r, b in enumerate(batch) for at, tok, ids in rows[b][3]]
+                    reads = [(where.setdefault((r, at), len(where)), tok, who)
+                             for r, b in enumerate(batch) for at, tok, who in rows[b][3]]
                     picked = hidden[torch.tensor([r for r, _ in where]), torch.tensor([at for _, at in where])]
-                    at, tok = (torch.tensor([x[k] for x in reads], device=self.device) for k in (0, 1))
+                    u, tok = (torch.tensor([x[k] for x in reads], device=self.device) for k in (0, 1))
                     lls = torch.empty(len(reads), device=self.device)
                     for a in range(0, len(where), 512):  # [512, vocab] log-probabilities at a time
                         logp = torch.log_softmax(lm_head(picked[a: a + 512]).float(), dim=-1)
-                        sel = (at >= a) & (at < a + 512)
-                        lls[sel] = logp[at[sel] - a, tok[sel]]
-                    for (_, _, ids), v in zip(reads, lls.cpu().tolist(), strict=True):
-                        for i in ids:
+                        sel = (u >= a) & (u < a + 512)
+                        lls[sel] = logp[u[sel] - a, tok[sel]]
+                    for (_, _, who), v in zip(reads, lls.cpu().tolist(), strict=True):
+                        for i in who:
                             out[i] += v
                     bar.update()
         bar.close()
