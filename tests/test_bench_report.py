@@ -67,6 +67,26 @@ def test_shots_are_part_of_the_row_identity():
     assert [(r["shots"], r["n"], r["accuracy"]) for r in task_table(zero + one)] == [(0, 8, 0.625), (1, 8, 0.125)]
 
 
+def test_task_table_gives_what_the_shipped_closed_qa_evaluate_module_computes(results):
+    """The report calls the metric functions directly (no ``evaluate`` import per bench run); the
+    shipped evaluate module, which users load, computes the same accuracy and macro-F1."""
+    from globmed.bench.metrics import load_metric
+    from globmed.bench.metrics.functions import label_of
+    from globmed.bench.report import task_table
+    from globmed.bench.results import load_results
+
+    recs = load_results([results])
+    recs += [{**r, "task": "mcq", "pred": ["A", "C"], "gold": ["A", "C"]} for r in recs[:2]]  # a multi-answer class
+    rows = task_table(recs)
+    module = load_metric("closed_qa")
+    assert len(rows) == 2
+    for row in rows:
+        mine = [r for r in recs if r["task"] == row["task"]]
+        want = module.compute(predictions=[label_of(r["pred"]) for r in mine],
+                              references=[label_of(r["gold"]) for r in mine])
+        assert (row["accuracy"], row["macro_f1"]) == pytest.approx((want["accuracy"], want["macro_f1"]))
+        assert 0 < row["macro_f1"] < 1
+
 def test_tier_gap_ci_resamples_origins_jointly():
     # every origin scores the same in en and sw: the gap is 0 in every bootstrap round
     same = {"en": [1, 0, 1, 1, 0, 1, 0, 0, 1, 1], "sw": [1, 0, 1, 1, 0, 1, 0, 0, 1, 1]}

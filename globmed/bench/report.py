@@ -10,7 +10,8 @@ never averaged together).
   translations are one cluster), jointly for every language, 1000 rounds, seeded per run (adding a
   model or a run moves no other run's CIs).
 - ``leaderboard_tasks.csv``: one row per (run, task): accuracy and macro-F1 (closed tasks,
-  through the ``closed_qa`` evaluate module), ROUGE-L and chrF (open QA), unparsed replies.
+  the functions the shipped ``closed_qa`` evaluate module computes with, called directly: importing
+  ``evaluate`` costs seconds per run), ROUGE-L and chrF (open QA), unparsed replies.
 - ``leaderboard_open_qa.csv`` (when there are open-QA answers): one row per (run, language and
   judge): ROUGE-L, chrF, unparsed answers (CoT without a final answer) and, with ``--judge``,
   the judge's mean verdict on its 1-5 rubric over the parsed verdicts with a bootstrap 95% CI, the
@@ -38,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from globmed.bench.metrics.functions import label_of
+from globmed.bench.metrics.functions import accuracy, label_of, macro_f1
 from globmed.bench.results import is_judge_record, load_results, origin_of
 from globmed.languages import get_language
 
@@ -151,12 +152,9 @@ def language_table(records: Sequence[dict[str, Any]]) -> tuple[list[str], list[d
 
 
 def task_table(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    from globmed.bench.metrics import load_metric
-
     groups: dict[tuple[str, str, int, str], list[dict[str, Any]]] = defaultdict(list)
     for r in records:
         groups[(*run_key(r), r["task"])].append(r)
-    closed = load_metric("closed_qa") if any(k[3] != "open_qa" for k in groups) else None
     rows = []
     for (model, mode, shots, task), recs in sorted(groups.items()):
         row: dict[str, Any] = {"model": model, "mode": mode, "shots": shots, "task": task, "n": len(recs),
@@ -165,9 +163,8 @@ def task_table(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             row["rougeL"] = float(np.mean([r["score"] for r in recs]))
             row["chrf"] = float(np.mean([r.get("chrf", 0.0) for r in recs]))
         else:
-            res = closed.compute(predictions=[label_of(r["pred"]) for r in recs],
-                                 references=[label_of(r["gold"]) for r in recs])
-            row.update(accuracy=res["accuracy"], macro_f1=res["macro_f1"])
+            preds, golds = [label_of(r["pred"]) for r in recs], [label_of(r["gold"]) for r in recs]
+            row.update(accuracy=accuracy(preds, golds), macro_f1=macro_f1(preds, golds))
         rows.append(row)
     return rows
 

@@ -10,8 +10,9 @@ length-sorted sequences cut by a token budget (2048 on CPU, where larger batches
 token) and, for scoring, before padding exceeds 10% of a batch; explicit ``position_ids`` make a
 padded row score exactly as it would alone. Letter scoring runs the head its prompts share (system
 prompt, chat markup, instruction) once per group and reuses its key/value cache in every batch;
-log-likelihood runs a context shared by several continuations (a cloze item's options) once and
-only the continuations on top of its cache.
+log-likelihood does the same with the contexts' shared head, then packs each context and all its
+continuations (a cloze item's options) into ONE row whose 4D attention mask keeps the continuations
+apart: every token of the requests runs once, and no cache is copied per continuation.
 """
 
 from __future__ import annotations
@@ -264,21 +265,12 @@ class TransformersBackend(Backend):
             if not c_ids:
                 c_ids = [self.tokenizer.bos_token_id if self.tokenizer.bos_token_id is not None else self.pad_id]
             pairs.append((c_ids, t_ids))
+        if self._packing(max((len(c) + len(t) for c, t in pairs), default=0)):
+            return self._loglik_packed(pairs, progress)
         out = [0.0] * len(pairs)
-        rest = list(range(len(pairs)))
-        if self._prefix_sharing():
-            groups: dict[tuple[int, ...], list[int]] = {}
-            for i, (c, _) in enumerate(pairs):
-                groups.setdefault(tuple(c), []).append(i)
-            shared = {c: members for c, members in groups.items() if len(members) > 1 and len(c) > 1}
-            if shared:
-                self._loglik_shared(pairs, shared, out, progress)
-                rest = [i for c, members in groups.items() if c not in shared for i in members]
-        seqs = {i: (pairs[i][0] + pairs[i][1])[:-1] for i in rest}
-        order = list(seqs)
-        for batch in tqdm(self._batches([seqs[i] for i in order], MAX_PADDING), desc="cloze log-likelihood",
-                          disable=not progress or not order, leave=False):
-            batch = [order[b] for b in batch]
+        seqs = [(c + t)[:-1] for c, t in pairs]
+        for batch in tqdm(self._batches(seqs, MAX_PADDING), desc="cloze log-likelihood",
+                          disable=not progress or not seqs, leave=False):
             keep = max(len(pairs[i][1]) for i in batch)
             logp = self._forward([seqs[i] for i in batch], keep=keep)
             for r, i in enumerate(batch):
@@ -287,58 +279,109 @@ class TransformersBackend(Backend):
                 out[i] = float(rows.gather(-1, self.torch.tensor(cont).unsqueeze(-1)).sum())
         return out
 
-    def _loglik_shared(self, pairs: list[tuple[list[int], list[int]]], groups: dict[tuple[int, ...], list[int]],
-                       out: list[float], progress: bool) -> None:
-        """Log-likelihoods of continuations that share a context (the options of one cloze item):
-        each context but its last token runs ONCE, in left-padded batches; its key/value cache is
-        then selected once per continuation, and only the continuation rows (the context's last
-        token, then the continuation but its last) run on top, right-padded, with the attention mask
-        covering cache and suffix. The LM head is applied only where a continuation token is read."""
+    def _packing(self, longest: int) -> bool:
+        """Whether log-likelihoods may take the packed path: logits are ``lm_head(decoder(...))``, the
+        attention takes a custom 4D mask (sdpa, eager), and no sliding window is shorter than a request."""
+        config = self.model.config
+        window = getattr(config, "sliding_window", None)
+        return (self._prefix_sharing() and getattr(config, "_attn_implementation", None) in ("sdpa", "eager")
+                and not (isinstance(window, int) and longest > window))
+
+    def _loglik_packed(self, pairs: list[tuple[list[int], list[int]]], progress: bool) -> list[float]:
+        """Log-likelihoods with every token of the requests run once (the cloze fast path).
+
+        The contexts of one benchmark language share a head (system prompt, chat markup,
+        instruction): it runs ONCE per group and its key/value cache is reused in every batch (as in
+        letter scoring). A context shared by several continuations (a cloze item's options) is one
+        row: its tokens after the head, then each continuation but its last token, side by side; a 4D
+        attention mask lets each continuation see the head, the context and its own earlier tokens
+        only, and explicit positions place every continuation right after the context, so each reads
+        exactly what it would read alone. Rows are length-sorted into batches cut by the token budget
+        and padding share; the LM head is applied only where a continuation token is read, once per
+        position. Identical requests (same context and continuation) are computed once, as lm-eval does."""
         torch = self.torch
+        by_ctx: dict[tuple[int, ...], dict[tuple[int, ...], list[int]]] = {}
+        for i, (c, t) in enumerate(pairs):
+            by_ctx.setdefault(tuple(c), {}).setdefault(tuple(t), []).append(i)
+        ctxs = [list(c) for c in by_ctx]
+        members = list(by_ctx.values())
+        out = [0.0] * len(pairs)
         decoder, lm_head = self.model.get_decoder(), self.model.get_output_embeddings()
         cache_arg = "cache" if "cache" in inspect.signature(decoder.forward).parameters else "past_key_values"
-        ctxs = list(groups)
-        heads = [list(c[:-1]) for c in ctxs]
-        bar = tqdm(desc="cloze log-likelihood (shared contexts)", total=len(ctxs), disable=not progress, leave=False)
-        for batch in self._batches(heads, MAX_PADDING):
-            width = max(len(heads[g]) for g in batch)
-            ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for r, g in enumerate(batch):
-                ids[r, width - len(heads[g]):] = torch.tensor(heads[g], dtype=torch.long)
-                mask[r, width - len(heads[g]):] = 1
-            rows = [(r, g, i) for r, g in enumerate(batch) for i in groups[ctxs[g]]]
-            suffixes = [[ctxs[g][-1], *pairs[i][1][:-1]] for _, g, i in rows]
-            sw = max(len(x) for x in suffixes)
-            sids = torch.full((len(rows), sw), self.pad_id, dtype=torch.long)
-            smask = torch.zeros((len(rows), sw), dtype=torch.long)
-            for k, x in enumerate(suffixes):
-                sids[k, : len(x)] = torch.tensor(x, dtype=torch.long)
-                smask[k, : len(x)] = 1
-            sel = torch.tensor([r for r, _, _ in rows])
-            spos = torch.tensor([len(heads[g]) for _, g, _ in rows]).unsqueeze(1) + torch.arange(sw)
-            with torch.inference_mode():
-                head_out = decoder(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                                   position_ids=((mask.cumsum(-1) - 1).clamp(min=0)).to(self.device), use_cache=True)
-                cache = getattr(head_out, cache_arg)
-                cache.batch_select_indices(sel.to(self.device))
-                hidden = decoder(input_ids=sids.to(self.device),
-                                 attention_mask=torch.cat([mask[sel], smask], dim=1).to(self.device),
-                                 position_ids=spos.to(self.device), use_cache=True,
-                                 **{cache_arg: cache}).last_hidden_state
-                where = [(k, j) for k, (_, _, i) in enumerate(rows) for j in range(len(pairs[i][1]))]
-                targets = torch.tensor([pairs[rows[k][2]][1][j] for k, j in where])
-                picked = hidden[torch.tensor([k for k, _ in where]), torch.tensor([j for _, j in where])]
-                lls = torch.cat([torch.log_softmax(lm_head(picked[a: a + 512]).float(), dim=-1)
-                                 .gather(-1, targets[a: a + 512].to(self.device).unsqueeze(-1)).squeeze(-1)
-                                 for a in range(0, len(where), 512)]).cpu()
-            at = 0
-            for _, _, i in rows:
-                n = len(pairs[i][1])
-                out[i] = float(lls[at: at + n].sum())
-                at += n
-            bar.update(len(batch))
+        plan = []
+        for head, group in self._head_groups(ctxs):
+            rows = [self._packed_row(ctxs[g], head, members[g]) for g in group]
+            plan.append((head, ctxs[group[0]][:head], rows, self._batches([r[0] for r in rows], MAX_PADDING)))
+        bar = tqdm(total=sum(len(p[3]) for p in plan), desc="cloze log-likelihood", disable=not progress, leave=False)
+        with torch.inference_mode():
+            for head, head_ids, rows, batches in plan:
+                head_cache = getattr(decoder(input_ids=torch.tensor([head_ids], device=self.device), use_cache=True),
+                                     cache_arg) if head else None
+                for batch in batches:
+                    kwargs: dict[str, Any] = {"use_cache": False}
+                    if head_cache is not None:
+                        cache = copy.deepcopy(head_cache)
+                        cache.batch_repeat_interleave(len(batch))
+                        kwargs = {"use_cache": True, cache_arg: cache}
+                    ids, pos, mask = self._packed_batch([rows[b] for b in batch], head)
+                    hidden = decoder(input_ids=ids.to(self.device), position_ids=pos.to(self.device),
+                                     attention_mask=mask.to(self.device), **kwargs).last_hidden_state
+                    # the options' first tokens are all read at the context's last position: its
+                    # log-softmax over the vocabulary is computed once
+                    where: dict[tuple[int, int], int] = {}
+                    reads = [(where.setdefault((r, at), len(where)), tok, who)
+                             for r, b in enumerate(batch) for at, tok, who in rows[b][3]]
+                    picked = hidden[torch.tensor([r for r, _ in where]), torch.tensor([at for _, at in where])]
+                    u, tok = (torch.tensor([x[k] for x in reads], device=self.device) for k in (0, 1))
+                    lls = torch.empty(len(reads), device=self.device)
+                    for a in range(0, len(where), 512):  # [512, vocab] log-probabilities at a time
+                        logp = torch.log_softmax(lm_head(picked[a: a + 512]).float(), dim=-1)
+                        sel = (u >= a) & (u < a + 512)
+                        lls[sel] = logp[u[sel] - a, tok[sel]]
+                    for (_, _, who), v in zip(reads, lls.cpu().tolist(), strict=True):
+                        for i in who:
+                            out[i] += v
+                    bar.update()
         bar.close()
+        return out
+
+    @staticmethod
+    def _packed_row(ctx: list[int], head: int, conts: dict[tuple[int, ...], list[int]]
+                    ) -> tuple[list[int], list[int], list[int], list[tuple[int, int, list[int]]]]:
+        """(tokens, positions, segments, reads) of one packed row: ``ctx`` after its ``head`` (segment
+        0), then each continuation but its last token (segment k + 1) at the positions after ``ctx``;
+        ``conts`` maps each continuation to the requests asking for it; reads are (row index whose
+        output predicts the token, token, request ids)."""
+        toks, pos = ctx[head:], list(range(head, len(ctx)))
+        seg = [0] * len(toks)
+        reads = []
+        for k, (cont, ids) in enumerate(conts.items()):
+            start = len(toks)
+            reads += [(len(ctx) - head - 1 if j == 0 else start + j - 1, t, ids) for j, t in enumerate(cont)]
+            toks += cont[:-1]
+            pos += range(len(ctx), len(ctx) + len(cont) - 1)
+            seg += [k + 1] * (len(cont) - 1)
+        return toks, pos, seg, reads
+
+    def _packed_batch(self, rows: list[tuple], head: int) -> tuple[Any, Any, Any]:
+        """Right-padded ids and positions [B, W] and the additive 4D mask [B, 1, W, head + W] of packed
+        rows: a token sees the head, and, causally, its row's context and its own segment."""
+        torch = self.torch
+        width = max(len(r[0]) for r in rows)
+        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        pos = torch.zeros((len(rows), width), dtype=torch.long)
+        seg = torch.full((len(rows), width), -1, dtype=torch.long)
+        for r, (toks, p, s, _) in enumerate(rows):
+            ids[r, : len(toks)] = torch.tensor(toks, dtype=torch.long)
+            pos[r, : len(toks)] = torch.tensor(p, dtype=torch.long)
+            seg[r, : len(toks)] = torch.tensor(s, dtype=torch.long)
+        q, k = seg.unsqueeze(2), seg.unsqueeze(1)
+        see = ((k == 0) | (k == q)) & (k >= 0) & torch.ones(width, width, dtype=torch.bool).tril()
+        see |= torch.eye(width, dtype=torch.bool)  # padding rows see themselves: no row is all masked
+        see = torch.cat([torch.ones((len(rows), width, head), dtype=torch.bool), see], dim=2)
+        dtype = self.model.dtype
+        mask = torch.zeros(see.shape, dtype=dtype).masked_fill_(~see, torch.finfo(dtype).min)
+        return ids, pos, mask.unsqueeze(1)
 
     def generate(self, prompts: Sequence[Prompt], max_new_tokens: int = 64, progress: bool = False) -> list[str]:
         torch = self.torch
