@@ -355,7 +355,7 @@ def _gram_matrix(texts: Sequence[str], n: int = NGRAM) -> Any:
     return m
 
 
-def exact_similarity(a: np.ndarray, b: np.ndarray, texts_a: Any, texts_b: Any, chunk: int = 16_000,
+def exact_similarity(a: np.ndarray, b: np.ndarray, texts_a: Any, texts_b: Any, chunk: int = 4_000,
                      sparse: bool | None = None, workers: int = 1) -> np.ndarray:
     """The exact Jaccard of the shingle sets of each pair ``(a[i], b[i])``; ``texts_a(rows)`` and
     ``texts_b(rows)`` give normalised texts. Per slice of ``chunk`` pairs (sorted by ``a``), in
