@@ -45,6 +45,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from globmed.quality.forked import fork_map
+
 CONTEXT_CHARS = 500
 NGRAM = 5
 FORK_MIN_ROWS = 20_000
@@ -260,7 +262,6 @@ def find_pairs(query: Side, ref: Side, definition: Definition, workers: int = 1
     """Every ``(query row, ref row, similarity)`` that is a duplicate (1.0) or near-duplicate under
     the definition, sorted by query row then ref row. ``workers``: processes for the candidate
     estimates (one LSH band each) and the exact verification; the result does not depend on it."""
-    from globmed.quality.forked import fork_map
     from globmed.quality.minhash import band_keys, unique_pairs
 
     found_q, found_r = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
@@ -363,7 +364,6 @@ def exact_similarity(a: np.ndarray, b: np.ndarray, texts_a: Any, texts_b: Any, c
     is installed): the slice's gram sets as one sparse binary matrix (:func:`_gram_matrix`), a pair's
     intersection the dot product of its two rows; else Python sets. Both give exactly
     ``jaccard(shingles(x), shingles(y))``."""
-    from globmed.quality.forked import fork_map
 
     if sparse is None:
         try:

@@ -4,26 +4,25 @@ by the dedup and decontamination steps; in forked worker processes for large tab
 
 from __future__ import annotations
 
-import multiprocessing
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from globmed.quality.near_duplicates import Definition, Normalised, comparison_texts, normalise_texts, sketch
+from globmed.quality.forked import fork_map
+from globmed.quality.near_duplicates import Definition, comparison_texts, normalise_texts, sketch
 
 HASH_COLUMN = "_exact_hash"
 """Column of the duplicate key (:meth:`globmed.quality.near_duplicates.Normalised.hashes`) of each row."""
 
-_FORKED_TABLE: pa.Table | None = None  # the table the forked workers read their slices from
 
-
-def _sketch_chunk(args: tuple[list[str] | tuple[int, int], Definition]) -> tuple[np.ndarray, np.ndarray]:
-    texts, definition = args
-    if isinstance(texts, tuple):  # rows lo..hi of the table inherited from the parent (no pickling of it:
-        lo, hi = texts            # a pickled slice of an Arrow table carries its whole parent buffers)
-        return sketch(comparison_texts(_FORKED_TABLE.slice(lo, hi - lo)), definition)
-    return sketch(texts if isinstance(texts, Normalised) else normalise_texts(texts), definition)
+def _sketch_span(state: tuple[pa.Table | list[str], Definition], span: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Signatures and keys of rows ``span`` of a table (their comparison texts) or of a list of raw texts."""
+    texts, definition = state
+    lo, hi = span
+    if isinstance(texts, pa.Table):
+        return sketch(comparison_texts(texts.slice(lo, hi - lo)), definition)
+    return sketch(normalise_texts(texts[lo:hi]), definition)
 
 
 class SignatureStore:
@@ -75,21 +74,10 @@ class SignatureStore:
         """``(signatures, keys)`` of raw ``texts`` (normalised here), or of each table row's comparison text."""
         if not isinstance(texts, pa.Table):
             texts = list(texts)
-        global _FORKED_TABLE
-        is_table = isinstance(texts, pa.Table)
-        n = texts.num_rows if is_table else len(texts)
+        n = texts.num_rows if isinstance(texts, pa.Table) else len(texts)
         spans = [(lo, min(lo + self.chunk, n)) for lo in range(0, n, self.chunk)]
-        if self.workers > 1 and len(spans) > 1:
-            chunks = [(span if is_table else texts[span[0]: span[1]], self.definition) for span in spans]
-            _FORKED_TABLE = texts if is_table else None
-            try:
-                with multiprocessing.get_context("fork").Pool(self.workers) as pool:
-                    parts = pool.map(_sketch_chunk, chunks)
-            finally:
-                _FORKED_TABLE = None
-        else:
-            parts = [_sketch_chunk((comparison_texts(texts.slice(lo, hi - lo)) if is_table else texts[lo:hi],
-                                    self.definition)) for lo, hi in spans]
+        # forked workers inherit the table (a pickled slice of an Arrow table carries its whole parent buffers)
+        parts = fork_map(_sketch_span, (texts, self.definition), spans, self.workers)
         if not parts:
             return np.zeros((0, self.num_perm), np.uint32), np.zeros(0, np.uint64)
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
