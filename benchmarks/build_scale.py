@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 
 def _tree(pid: int) -> list[int]:
@@ -53,6 +54,30 @@ def _pss_mb(pid: int) -> float:
     return total / 1024
 
 
+def synthetic_build(work: Path, n: int, seed: int, out: Path, *extra: str) -> list[str]:
+    """Write ``n`` synthetic entries (paper profile) under ``work/src``; the `globmed build` command over them."""
+    from globmed.languages import profile
+    from globmed.quality.synthetic import generate
+
+    data = generate(n, profile("paper"), seed=seed)
+    data.write(work / "src")
+    del data
+    return [sys.executable, "-m", "globmed", "build", "--source", f"demo={work / 'src'}", "--out", str(out),
+            "--no-progress", "--force", *extra]
+
+
+def run_sampled(cmd: list[str], stdout: int | IO, stderr: int | IO, env: dict[str, str] | None = None
+                ) -> tuple[float, float, subprocess.Popen]:
+    """Run ``cmd``; (wall seconds, peak PSS MB of it and its children sampled every 0.1 s, the process)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, text=True, env=env)
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, _pss_mb(proc.pid))
+        time.sleep(0.1)
+    return time.perf_counter() - start, peak, proc
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000, help="entries to generate")
@@ -61,24 +86,11 @@ def main() -> int:
     ap.add_argument("--no-quality", action="store_true", help="baseline: the same build without quality control")
     args = ap.parse_args()
 
-    from globmed.languages import profile
-    from globmed.quality.synthetic import generate
-
     work = Path(tempfile.mkdtemp(prefix="globmed-scale-"))
     try:
-        data = generate(args.n, profile("paper"), seed=args.seed)
-        data.write(work / "src")
-        del data
-        out = args.keep or work / "out"
-        cmd = [sys.executable, "-m", "globmed", "build", "--source", f"demo={work / 'src'}", "--out", str(out),
-               "--no-progress", "--force", *(["--no-quality"] if args.no_quality else [])]
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        peak = 0.0
-        while proc.poll() is None:
-            peak = max(peak, _pss_mb(proc.pid))
-            time.sleep(0.1)
-        seconds = time.perf_counter() - start
+        cmd = synthetic_build(work, args.n, args.seed, args.keep or work / "out",
+                              *(["--no-quality"] if args.no_quality else []))
+        seconds, peak, proc = run_sampled(cmd, subprocess.DEVNULL, subprocess.PIPE)
         if proc.returncode:
             sys.stderr.write(proc.stderr.read())
             return proc.returncode

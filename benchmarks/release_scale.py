@@ -26,25 +26,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from build_scale import _pss_mb  # noqa: E402
+from build_scale import run_sampled, synthetic_build  # noqa: E402
 
 
 def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float, subprocess.Popen, str]:
     """(wall seconds, CPU seconds, peak PSS MB, process, its stdout + stderr)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, env=env)
-    peak = 0.0
-    while proc.poll() is None:
-        peak = max(peak, _pss_mb(proc.pid))
-        time.sleep(0.1)
-    wall = time.perf_counter() - start
+    wall, peak, proc = run_sampled(cmd, out, subprocess.STDOUT, env)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     out.seek(0)
@@ -58,18 +51,11 @@ def main() -> int:
     ap.add_argument("--keep", type=Path, default=None, help="keep the build folder here")
     args = ap.parse_args()
 
-    from globmed.languages import profile
-    from globmed.quality.synthetic import generate
-
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     work = Path(tempfile.mkdtemp(prefix="globmed-release-scale-"))
     try:
-        data = generate(args.n, profile("paper"), seed=args.seed)
-        data.write(work / "src")
-        del data
         out = args.keep or work / "out"
-        build = [sys.executable, "-m", "globmed", "build", "--source", f"demo={work / 'src'}", "--out", str(out),
-                 "--no-progress", "--force"]
+        build = synthetic_build(work, args.n, args.seed, out)
         build_s, build_cpu, build_peak, proc, log = _timed(build, env)
         if proc.returncode:
             sys.stderr.write(log)
