@@ -112,6 +112,11 @@ def generate(n: int, langs: Sequence[str] | None = None, *, defect_rate: float =
     langs = list(langs or phrase_bank())
     out = SyntheticSet(rows={lang: [] for lang in langs})
     kinds = list(DEFECTS)
+    # the demo format's qid names one item in every language (one origin_id): whether item k is a
+    # test item is decided once for all languages, as translations of an upstream test item are all
+    # test, so that about test_share of the origins (not 1 - (1 - test_share) ** languages) is test
+    test_item = random.Random(f"{seed}-test")
+    is_test = [test_item.random() < test_share for _ in range(n // len(langs) + 1)]
     per_lang = [n // len(langs) + (1 if i < n % len(langs) else 0) for i in range(len(langs))]
     for lang, count in zip(langs, per_lang, strict=True):
         writer = _Writer(lang, rng)
@@ -145,7 +150,7 @@ def generate(n: int, langs: Sequence[str] | None = None, *, defect_rate: float =
                     row["options"] = dict(zip("ABCD", writer.options(phrase_bank()[rng.choice(others)]), strict=True))
                 elif kind == "repeated_options":
                     row["options"]["D"] = row["options"]["B"]
-                elif rng.random() < test_share:
+                elif is_test[k]:
                     row["split"] = "test"
                     tests.append(row)
             if kind is not None:
