@@ -167,7 +167,13 @@ def test_exact_similarity_is_the_jaccard_of_the_shingle_sets_in_every_script():
 
     import numpy as np
 
-    from globmed.quality.near_duplicates import exact_similarity, jaccard, normalise, shingles
+    from globmed.quality.near_duplicates import (
+        exact_similarity,
+        jaccard,
+        normalise,
+        normalise_texts,
+        shingles,
+    )
 
     rng = random.Random(0)
     words = "fever cough patient aspirin insulin 糖尿病 患者 ọ̀rọ̀ ẹ̀yin मधुमेह dose mg blood".split()
@@ -180,9 +186,15 @@ def test_exact_similarity_is_the_jaccard_of_the_shingle_sets_in_every_script():
         a = np.array([rng.randrange(n) for _ in range(1500)] + list(range(n)))
         b = np.array([rng.randrange(n) for _ in range(1500)] + list(range(n)))
         get = lambda rows, texts=texts: [texts[i] for i in rows]  # noqa: E731
+        norm = normalise_texts(texts)
+        assert norm.texts() == texts
+        take = norm.take  # the normalised code points as they are, as the build's steps give them
+        assert take([3, 0, 3]).texts() == [texts[3], texts[0], texts[3]] and take([]).texts() == []
         want = np.array([jaccard(shingles(texts[x]), shingles(texts[y])) for x, y in zip(a, b, strict=True)])
         for sparse in (True, False):  # scipy's sparse rows, and the Python sets used without scipy
             assert np.array_equal(exact_similarity(a, b, get, get, chunk=400, sparse=sparse), want)
+            assert np.array_equal(exact_similarity(a, b, take, take, chunk=400, sparse=sparse), want)
+            assert np.array_equal(exact_similarity(a, b, get, take, chunk=400, sparse=sparse), want)
 
 
 def test_the_search_gives_the_same_pairs_in_forked_processes(monkeypatch):

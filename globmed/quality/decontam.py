@@ -84,35 +84,37 @@ class DecontaminationStep(TableStep):
     def _reworded(self, table: pa.Table, test: np.ndarray, rest: np.ndarray) -> list[tuple[int, int, float]]:
         """mcq rows with a test row's exact options (in order) and answer, whose questions are
         similar (a reworded question keeps fewer shared n-grams than a copy does)."""
-        task = np.asarray(table.column("task").to_pylist())
-        mcq_rest, mcq_test = rest[task[rest] == "mcq"], test[task[test] == "mcq"]
+        mcq = pc.equal(table.column("task"), "mcq").to_numpy(zero_copy_only=False)
+        mcq_rest, mcq_test = rest[mcq[rest]], test[mcq[test]]
         if not len(mcq_rest) or not len(mcq_test):
             return []
         key = pc.binary_join_element_wise(pc.binary_join(table.column("options"), "\x1f"),
                                           pc.binary_join(table.column("answer"), ","), "\x1e")
-        key = pc.utf8_lower(key).to_pylist()
-        first_test: dict[str, int] = {}
-        for j in mcq_test:
-            first_test.setdefault(key[j], int(j))
-        pairs = [(int(i), first_test[key[i]]) for i in mcq_rest if key[i] in first_test]
-        if not pairs:
+        # equal keys, equal codes; each rest row is paired with the first test row of its key
+        codes = pc.utf8_lower(key).combine_chunks().dictionary_encode().indices.to_numpy(zero_copy_only=False)
+        first_test = np.full(int(codes.max()) + 1, -1, dtype=np.int64)
+        first_test[codes[mcq_test[::-1]]] = mcq_test[::-1]  # the last write per key wins: the first test row
+        partner = first_test[codes[mcq_rest]]
+        paired = partner >= 0
+        if not paired.any():
             return []
+        rows = np.stack([mcq_rest[paired], partner[paired]], axis=1)
         # each question's signature once (one test item may share its options with many rows)
-        rows = np.array(pairs, dtype=np.int64).reshape(-1, 2)
         uniq, where = np.unique(rows.ravel(), return_inverse=True)
         sig, _ = self.store.compute(pc.take(table.column("question"), pa.array(uniq)).to_pylist())
         where = where.reshape(-1, 2)
         sim = similarity(sig, where[:, 0], where[:, 1])
-        return [(i, j, float(s)) for (i, j), s in zip(pairs, sim, strict=True) if s >= self.question_threshold]
+        close = np.flatnonzero(sim >= self.question_threshold)
+        return [(int(i), int(j), float(s)) for (i, j), s in zip(rows[close].tolist(), sim[close].tolist(), strict=True)]
 
     def __call__(self, table: pa.Table) -> TableResult:
         n = table.num_rows
         reasons: list[str | None] = [None] * n
         if not n:
             return TableResult([], reasons)
-        split = np.asarray(table.column("split").to_pylist())
-        test = np.flatnonzero(split == "test")
-        rest = np.flatnonzero(split != "test")
+        is_test = pc.equal(table.column("split"), "test").to_numpy(zero_copy_only=False)
+        test = np.flatnonzero(is_test)
+        rest = np.flatnonzero(~is_test)
         ids = table.column("id")
         # 1. by origin: a train/validation entry whose origin_id also has a test entry
         if len(test) and len(rest):

@@ -17,6 +17,7 @@ import pyarrow as pa
 from globmed.pipeline import TableResult, TableStep
 from globmed.quality.minhash import EMPTY, band_keys, candidate_pairs, similarity
 from globmed.quality.near_duplicates import (
+    Normalised,
     comparison_texts,
     exact_similarity,
     question_similarity,
@@ -122,8 +123,8 @@ class NearDedupStep(TableStep):
         if len(todo):
             texts = table.select(["question", "options", "context"])
 
-            def of(rows: np.ndarray) -> list[str]:
-                return comparison_texts(texts.take(pa.array(rows))).texts()
+            def of(rows: np.ndarray) -> Normalised:
+                return comparison_texts(texts.take(pa.array(rows)))
 
             sim[todo] = exact_similarity(a[todo], b[todo], of, of, workers=workers)
         return sim

@@ -118,6 +118,15 @@ class Normalised:
         rows = range(len(self)) if rows is None else rows
         return [self.cp[self.starts[i]: self.starts[i + 1] - 1].tobytes().decode("utf-32-le") for i in rows]
 
+    def take(self, rows: Sequence[int] | np.ndarray) -> Normalised:
+        """The given texts, in that order, as their own :class:`Normalised`."""
+        rows = np.asarray(rows, np.int64)
+        first, sizes = self.starts[rows], self.starts[rows + 1] - self.starts[rows]  # each with its 0
+        starts = np.zeros(len(rows) + 1, np.int64)
+        np.cumsum(sizes, out=starts[1:])
+        at = np.repeat(first - starts[:-1], sizes) + np.arange(int(starts[-1]))
+        return Normalised(self.cp[at], starts)
+
     def hashes(self) -> np.ndarray:
         """A 64-bit key per text (blake2b of its code points), equal for equal texts (the duplicate key)."""
         data, starts = self.cp.tobytes(), (self.starts * 4).tolist()
@@ -214,9 +223,10 @@ class Side:
     sig: np.ndarray
     hashes: np.ndarray
     texts: Any
-    """``texts(rows) -> list[str]``: the normalised texts of the given rows."""
+    """``texts(rows) -> Normalised | list[str]``: the normalised texts of the given rows."""
     questions: Any = None
-    """``questions(rows) -> list[str]``: their normalised questions (``None``: the rule is not applied)."""
+    """``questions(rows) -> Normalised | list[str]``: their normalised questions (``None``: the rule is not
+    applied)."""
 
 
 def _band_pairs(q_keys: np.ndarray, r_keys: np.ndarray, b: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -299,8 +309,8 @@ def question_texts(table: pa.Table) -> Any:
     """``questions(rows)`` over a table's ``question`` column: the normalised question of each row."""
     column = table.column("question")
 
-    def questions(rows: np.ndarray) -> list[str]:
-        return normalise_texts(column.take(pa.array(np.asarray(rows), pa.int64()))).texts()
+    def questions(rows: np.ndarray) -> Normalised:
+        return normalise_texts(column.take(pa.array(np.asarray(rows), pa.int64())))
 
     return questions
 
@@ -316,30 +326,47 @@ _PAD = 0x1FFFFF
 takes such a text whole, and so does :func:`_gram_matrix`."""
 
 
-def _gram_matrix(texts: Sequence[str], n: int = NGRAM) -> Any:
+def _code_points(texts: Sequence[str] | Normalised) -> tuple[np.ndarray, np.ndarray]:
+    """``(code points of every text, one after the other, int64; each text's length)``; normalised texts
+    are taken as they are (no decoding to Python strings and encoding back)."""
+    if isinstance(texts, Normalised):
+        lengths = np.diff(texts.starts) - 1
+        return texts.cp[texts.cp != 0].astype(np.int64), lengths  # 0 only ends each text
+    joined = "".join(texts)
+    cp = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64) if joined else np.zeros(0, np.int64)
+    return cp, np.fromiter(map(len, texts), np.int64, count=len(texts))
+
+
+def _gram_matrix(texts: Sequence[str] | Normalised, n: int = NGRAM) -> Any:
     """A binary sparse matrix, one row per text, one column per distinct character ``n``-gram of the
     texts: row ``i`` is :func:`shingles` of text ``i``. Grams are keyed EXACTLY (code points numbered
     within the texts and packed into one 64-bit integer, or two when the texts use more than 4095
     distinct code points), never hashed."""
     from scipy.sparse import csr_matrix
 
-    lengths = np.fromiter((max(len(t), n) for t in texts), np.int64, count=len(texts))
-    joined = "".join(t.ljust(n, "\x00") for t in texts)  # a short text is one gram: padded, then marked
-    cp = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64) if joined else np.zeros(0, np.int64)
+    cp, text_lengths = _code_points(texts)
+    short = np.flatnonzero(text_lengths < n)
+    lengths = np.maximum(text_lengths, n)
     starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    for i in np.flatnonzero(np.fromiter((len(t) < n for t in texts), bool, count=len(texts))):
-        cp[starts[i] + len(texts[i]): starts[i] + n] = _PAD
+    if len(short):  # a short text is one gram: padded with a code point no text holds
+        padded = np.full(int(starts[-1]), _PAD, np.int64)
+        padded[np.repeat(starts[:-1], text_lengths) + (np.arange(len(cp)) - np.repeat(
+            np.cumsum(text_lengths) - text_lengths, text_lengths))] = cp
+        cp = padded
     grams = lengths - n + 1
-    text_of = np.repeat(np.arange(len(texts)), grams)
+    text_of = np.repeat(np.arange(len(lengths)), grams)
     at = np.repeat(starts[:-1] - np.concatenate([[0], np.cumsum(grams)[:-1]]), grams) + np.arange(len(text_of))
     present = np.zeros(int(cp.max()) + 2 if len(cp) else 1, bool)  # code points numbered without a sort
     present[cp] = True
     code = (np.cumsum(present) - 1)[cp]
     bits = max(1, int(present.sum()).bit_length())
     if n * bits <= 62:  # the packed gram itself is the column: no numbering sort
-        gram = np.zeros(len(at), np.int64)
-        for k in range(n):
-            gram = (gram << bits) | code[at + k]
+        m = len(code) - n + 1  # the gram starting at every position (some cross two texts: not taken)
+        gram = code[:m].copy()
+        for k in range(1, n):
+            gram <<= bits
+            gram |= code[k: k + m]
+        gram = gram[at]
         width = 1 << (n * bits)
     else:  # many distinct code points: two exact keys, numbered by one sort
         hi = (code[at] << 42) | (code[at + 1] << 21) | code[at + 2]
@@ -350,7 +377,7 @@ def _gram_matrix(texts: Sequence[str], n: int = NGRAM) -> Any:
         gram = np.empty(len(order), np.int64)
         gram[order] = np.cumsum(new) - 1
         width = int(gram.max()) + 1 if len(gram) else 1
-    m = csr_matrix((np.ones(len(gram), np.float32), (text_of, gram)), shape=(len(texts), width))
+    m = csr_matrix((np.ones(len(gram), np.float32), (text_of, gram)), shape=(len(lengths), width))
     m.sum_duplicates()
     m.data[:] = 1.0
     return m
@@ -391,8 +418,13 @@ def _slice_similarity(state: tuple, lo: int) -> np.ndarray:
     return (_sparse_jaccard if sparse else _set_jaccard)(left, right, a_at.reshape(-1), b_at.reshape(-1))
 
 
-def _sparse_jaccard(left: list[str], right: list[str], x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    m = _gram_matrix([*left, *right])
+def _sparse_jaccard(left: list[str] | Normalised, right: list[str] | Normalised, x: np.ndarray, y: np.ndarray
+                    ) -> np.ndarray:
+    if isinstance(left, Normalised) and isinstance(right, Normalised):
+        both = Normalised(np.concatenate([left.cp, right.cp]), np.concatenate([left.starts, right.starts[1:] + left.starts[-1]]))
+    else:
+        both = [*_strings(left), *_strings(right)]
+    m = _gram_matrix(both)
     size = np.diff(m.indptr).astype(np.float64)
     y = len(left) + y
     inter = np.asarray(m[x].multiply(m[y]).sum(axis=1)).ravel()
@@ -400,8 +432,13 @@ def _sparse_jaccard(left: list[str], right: list[str], x: np.ndarray, y: np.ndar
     return np.divide(inter, union, out=np.ones(len(x)), where=union > 0)
 
 
-def _set_jaccard(left: list[str], right: list[str], x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    a_sh, b_sh = [shingles(t) for t in left], [shingles(t) for t in right]
+def _strings(texts: list[str] | Normalised) -> list[str]:
+    return texts.texts() if isinstance(texts, Normalised) else texts
+
+
+def _set_jaccard(left: list[str] | Normalised, right: list[str] | Normalised, x: np.ndarray, y: np.ndarray
+                 ) -> np.ndarray:
+    a_sh, b_sh = [shingles(t) for t in _strings(left)], [shingles(t) for t in _strings(right)]
     return np.array([jaccard(a_sh[i], b_sh[j]) for i, j in zip(x.tolist(), y.tolist(), strict=True)], dtype=np.float64)
 
 
@@ -426,10 +463,10 @@ def table_side(table: pa.Table, definition: Definition, sig: np.ndarray | None =
         norm = comparison_texts(table if rows is None else table.take(pa.array(rows, pa.int64())))
         sig, hashes = sketch(norm, definition)
 
-    def texts(at: np.ndarray) -> list[str]:
+    def texts(at: np.ndarray) -> Normalised:
         if norm is not None:
-            return norm.texts(at.tolist())
-        return comparison_texts(table.take(pa.array(at if rows is None else rows[at], pa.int64()))).texts()
+            return norm.take(at)
+        return comparison_texts(table.take(pa.array(at if rows is None else rows[at], pa.int64())))
 
     questions = table.select(["question"])
     return Side(sig, hashes, texts, question_texts(questions if rows is None else questions.take(pa.array(rows, pa.int64()))))
