@@ -24,6 +24,7 @@ from globmed.quality.near_duplicates import (
     find_pairs,
     jaccard,
     normalise,
+    normalise_texts,
     shingles,
     table_side,
 )
@@ -59,6 +60,31 @@ def test_one_text_one_normalisation_for_a_row_and_a_column():
     assert normalise("रोगी को बुखार है।") == "रोगी को बुखार है"
     assert normalise("Ọ̀gá ń ṣàìsàn!!") == "ọ̀gá ń ṣàìsàn"
     assert normalise("ＣＴ１２, CT12") == "ct12 ct12" and normalise("  ...  ") == "" and normalise("𝛂-𝛃") == "𝛂 𝛃"
+
+
+def _normalise_by_hand(text: str) -> str:
+    """The normalisation's rules, one character at a time."""
+    import unicodedata
+
+    out, after_kept = [], False
+    for c in unicodedata.normalize("NFC", text).lower():
+        c = chr(ord(c) - 0xFEE0) if 0xFF01 <= ord(c) <= 0xFF5E else c
+        kept = unicodedata.category(c)[0] in "LMN"
+        if kept or (after_kept and c != "\x00"):
+            out.append(c if kept else " ")
+        after_kept = kept
+    return "".join(out).removesuffix(" ")
+
+
+def test_a_batch_is_normalised_as_each_text_by_hand():
+    """The vectorised pass over a whole batch: full-width forms, marks, letters outside the basic plane,
+    NUL and other controls, runs of spaces and punctuation at either end, empty texts."""
+    rng = random.Random(5)
+    alphabet = [*"ab  ,.!?\x00\t\n-ＡＢ１ｚ、。糖尿病éọ", "e\u0301", "\U0001D518", "\U0001F600", "  ", "Ω"]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(3000)]
+    texts += ["", " ", "\x00", "a\x00 b", " a ", "ａ", "x" * 5000]
+    for batch in (texts, [t.replace("\x00", "") for t in texts], texts[:1], []):
+        assert normalise_texts(batch).texts() == [_normalise_by_hand(t) for t in batch]
 
 
 def test_every_pair_of_a_crowded_bucket_is_found_and_judged_exactly():

@@ -141,31 +141,37 @@ def normalise_texts(texts: Sequence[str] | pa.Array | pa.ChunkedArray) -> Normal
     if isinstance(texts, pa.Array | pa.ChunkedArray):
         texts = pc.fill_null(texts.cast(pa.string()), "").to_pylist()
     texts = [unicodedata.normalize("NFC", t).lower() for t in texts]
-    cp = np.frombuffer(("\x00".join(texts) + "\x00").encode("utf-32-le"), dtype=np.uint32).copy()
     if not texts:
         return Normalised(np.zeros(0, np.uint32), np.zeros(1, np.int64))
-    wide = (cp >= 0xFF01) & (cp <= 0xFF5E)  # ＡＢＣ１２３ -> abc123 (lower-cased above: ａｂｃ)
-    if wide.any():
-        cp[wide] -= 0xFEE0
+    cp = np.frombuffer("\x00".join([*texts, ""]).encode("utf-32-le"), dtype=np.uint32)  # each text, then a 0
+    seps = np.cumsum(np.fromiter(map(len, texts), np.int64, count=len(texts)) + 1) - 1
+    if cp.max() >= 0xFF01:
+        wide = (cp - np.uint32(0xFF01)) <= np.uint32(0xFF5E - 0xFF01)  # ＡＢＣ１２３ -> abc123 (lower-cased above)
+        if wide.any():
+            cp = np.where(wide, cp - np.uint32(0xFEE0), cp)
     keep = _keeps(cp)  # a 0 (the separator after each text, or one inside a text) is not kept
     # the first of a run of other characters becomes one space when it follows a kept character
-    one_space = np.zeros(len(cp), dtype=bool)
-    one_space[1:] = keep[:-1]
-    one_space &= ~keep
-    one_space[cp == 0] = False
-    seps = np.zeros(len(cp), dtype=bool)
-    seps[np.cumsum([len(t) + 1 for t in texts]) - 1] = True
-    take = keep | one_space | seps
-    out = cp[take]
+    one_space = np.empty(len(cp), dtype=bool)
+    one_space[0] = False
+    np.greater(keep[:-1], keep[1:], out=one_space[1:])
+    if any("\x00" in t for t in texts):
+        one_space[cp == 0] = False
+    else:
+        one_space[seps] = False
+    take = keep | one_space
+    take[seps] = True
+    out = cp[take]  # a separator is a 0 already
     out[one_space[take]] = 32
-    out[seps[take]] = 0
     # a space right before the end of its text goes
-    trailing = np.zeros(len(out), dtype=bool)
-    trailing[:-1] = (out[:-1] == 32) & (out[1:] == 0)
-    if trailing.any():
-        out = out[~trailing]
+    ends = np.flatnonzero(out == 0)
+    trailing = ends[1:][out[ends[1:] - 1] == 32] - 1 if len(ends) else ends
+    if len(ends) and ends[0] > 0 and out[ends[0] - 1] == 32:
+        trailing = np.concatenate([[ends[0] - 1], trailing])
+    if len(trailing):
+        out = np.delete(out, trailing)
+        ends = np.flatnonzero(out == 0)
     starts = np.zeros(len(texts) + 1, dtype=np.int64)
-    starts[1:] = np.flatnonzero(out == 0) + 1
+    starts[1:] = ends + 1
     return Normalised(out, starts)
 
 
