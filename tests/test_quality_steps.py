@@ -102,6 +102,31 @@ def test_minhash_estimates_jaccard_of_small_edits_and_unrelated_texts():
     assert (1, 0) in set(zip(later.tolist(), earlier.tolist(), strict=True))
 
 
+def test_the_low_byte_prefilter_decides_exactly_as_the_full_estimate():
+    """at_least gives exactly similarity(...) >= low: for pairs whose bins differ only above their low
+    byte (which the prefilter counts as equal), for empty signatures, and at the float edge of 0.8 - 0.1."""
+    from globmed.quality.minhash import EMPTY, at_least
+
+    rng = np.random.default_rng(7)
+    n, num_perm = 400, 128
+    sig = rng.integers(0, 2**25, size=(n, num_perm), dtype=np.uint32)
+    for i in range(1, n, 2):  # each odd row shares a random number of bins with the row before it
+        same = rng.random(num_perm) < rng.random()
+        sig[i, same] = sig[i - 1, same]
+        high = ~same & (rng.random(num_perm) < rng.random())  # equal low bytes, different values
+        sig[i, high] = (sig[i - 1, high] & 0xFF) | (rng.integers(1, 2**17, size=int(high.sum()), dtype=np.uint32) << 8)
+    sig[5] = EMPTY
+    sig[4] = EMPTY
+    other = sig[::-1].copy()
+    a = np.concatenate([np.arange(1, n, 2), rng.integers(0, n, 3000)])
+    b = np.concatenate([np.arange(0, n, 2), rng.integers(0, n, 3000)])
+    for low in (0.0, 0.3, 0.5, 0.7, 0.8 - 0.1, 0.75, 0.9, 1.0):
+        assert np.array_equal(at_least(sig, a, b, low), similarity(sig, a, b) >= low)
+        assert np.array_equal(at_least(sig, a, b, low, other=other), similarity(sig, a, b, other=other) >= low)
+    est = similarity(sig, a, b)
+    assert ((est >= 0.6) & (est < 0.8)).sum() > 20  # pairs near the cut were tested
+
+
 def test_exact_and_near_duplicates_with_small_edits_are_removed_within_a_language():
     base = mcq("d1")
     exact = mcq("d2")

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from globmed.pipeline import TableResult, TableStep
-from globmed.quality.minhash import EMPTY, band_keys, candidate_pairs, similarity
+from globmed.quality.minhash import EMPTY, at_least, band_keys, candidate_pairs
 from globmed.quality.near_duplicates import (
     Normalised,
     comparison_texts,
@@ -97,7 +97,7 @@ class NearDedupStep(TableStep):
         sig, hashes = self.store.of(table)
         d = self.definition
         later, earlier = candidate_pairs(band_keys(sig, d.bands), _lang_codes(table))
-        close = (similarity(sig, later, earlier) >= d.threshold - d.margin) & (sig[later, 0] != EMPTY)
+        close = at_least(sig, later, earlier, d.threshold - d.margin) & (sig[later, 0] != EMPTY)
         later, earlier = later[close], earlier[close]
         sim = self._exact(table, later, earlier, hashes, self.store.workers)
         hit = sim >= d.threshold

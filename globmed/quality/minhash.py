@@ -153,6 +153,32 @@ def similarity(sig: np.ndarray, a: np.ndarray, b: np.ndarray, other: np.ndarray 
     return out
 
 
+def low_bytes(sig: np.ndarray) -> np.ndarray:
+    """The low byte of every bin: equal wherever the bins are equal, a quarter of the bytes to compare."""
+    return sig.astype(np.uint8)
+
+
+def at_least(sig: np.ndarray, a: np.ndarray, b: np.ndarray, low: float, other: np.ndarray | None = None,
+             low_sig: np.ndarray | None = None, low_other: np.ndarray | None = None) -> np.ndarray:
+    """``similarity(sig, a, b, other) >= low``, the same booleans, for many candidate pairs: the bins'
+    low bytes (:func:`low_bytes`, given or made here) count at least the equal bins, so a pair whose
+    low bytes agree in too few bins is out without reading its full signatures; only the others are
+    estimated in full."""
+    other = sig if other is None else other
+    low_sig = low_bytes(sig) if low_sig is None else low_sig
+    low_other = low_sig if other is sig else (low_bytes(other) if low_other is None else low_other)
+    need = int(np.floor(low * sig.shape[1])) - 1  # on the safe side of the float comparison below
+    out = np.zeros(len(a), dtype=bool)
+    step = 8_192
+    for lo in range(0, len(a), step):
+        sa, sb = a[lo: lo + step], b[lo: lo + step]
+        maybe = np.flatnonzero(np.count_nonzero(np.take(low_sig, sa, axis=0) == np.take(low_other, sb, axis=0),
+                                                axis=1) >= need)
+        if len(maybe):
+            out[lo + maybe] = similarity(sig, sa[maybe], sb[maybe], other=other) >= low
+    return out
+
+
 def candidate_pairs(keys: np.ndarray, group: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pairs ``(later, earlier)`` of rows sharing a band key (and ``group``): each row against the
     first and the previous row of its bucket, in row order."""

@@ -262,12 +262,12 @@ def _band_pairs(q_keys: np.ndarray, r_keys: np.ndarray, b: int) -> Iterator[tupl
 def _close_in_band(state: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float], b: int
                    ) -> tuple[np.ndarray, np.ndarray]:
     """The candidate pairs of band ``b`` whose estimated similarity is at least ``low``."""
-    from globmed.quality.minhash import EMPTY, similarity
+    from globmed.quality.minhash import EMPTY, at_least
 
-    q_keys, r_keys, q_sig, r_sig, low = state
+    q_keys, r_keys, q_sig, r_sig, q_low, r_low, low = state
     found_q, found_r = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for qi, ri in _band_pairs(q_keys, r_keys, b):
-        close = (similarity(q_sig, qi, ri, other=r_sig) >= low) & (q_sig[qi, 0] != EMPTY)
+        close = at_least(q_sig, qi, ri, low, other=r_sig, low_sig=q_low, low_other=r_low) & (q_sig[qi, 0] != EMPTY)
         found_q.append(qi[close])
         found_r.append(ri[close])
     return np.concatenate(found_q), np.concatenate(found_r)
@@ -278,7 +278,7 @@ def find_pairs(query: Side, ref: Side, definition: Definition, workers: int = 1
     """Every ``(query row, ref row, similarity)`` that is a duplicate (1.0) or near-duplicate under
     the definition, sorted by query row then ref row. ``workers``: processes for the candidate
     estimates (one LSH band each) and the exact verification; the result does not depend on it."""
-    from globmed.quality.minhash import band_keys, unique_pairs
+    from globmed.quality.minhash import band_keys, low_bytes, unique_pairs
 
     found_q, found_r = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     if len(query.hashes) and len(ref.hashes):
@@ -295,7 +295,7 @@ def find_pairs(query: Side, ref: Side, definition: Definition, workers: int = 1
         if len(query.hashes) + len(ref.hashes) < FORK_MIN_ROWS:
             workers = 1  # a small search: starting processes would cost more than it saves
         state = (band_keys(query.sig, definition.bands), band_keys(ref.sig, definition.bands), query.sig, ref.sig,
-                 definition.threshold - definition.margin)
+                 low_bytes(query.sig), low_bytes(ref.sig), definition.threshold - definition.margin)
         for qi, ri in fork_map(_close_in_band, state, range(definition.bands), workers):
             found_q.append(qi)
             found_r.append(ri)
