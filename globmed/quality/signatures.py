@@ -4,12 +4,13 @@ by the dedup and decontamination steps; in forked worker processes for large tab
 
 from __future__ import annotations
 
+import mmap
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from globmed.quality.forked import fork_map
+from globmed.quality.forked import can_fork, fork_map
 from globmed.quality.near_duplicates import Definition, comparison_texts, normalise_texts, sketch
 
 HASH_COLUMN = "_exact_hash"
@@ -23,6 +24,19 @@ def _sketch_span(state: tuple[pa.Table | list[str], Definition], span: tuple[int
     if isinstance(texts, pa.Table):
         return sketch(comparison_texts(texts.slice(lo, hi - lo)), definition)
     return sketch(normalise_texts(texts[lo:hi]), definition)
+
+
+def _sketch_into(state: tuple[pa.Table | list[str], Definition, np.ndarray, np.ndarray], span: tuple[int, int]) -> None:
+    texts, definition, sig, keys = state
+    lo, hi = span
+    sig[lo:hi], keys[lo:hi] = _sketch_span((texts, definition), span)
+
+
+def _shared(shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """A zeroed array in anonymous shared memory: what a forked process writes in it, its parent sees."""
+    count = int(np.prod(shape))
+    buffer = mmap.mmap(-1, max(1, count * np.dtype(dtype).itemsize))
+    return np.frombuffer(buffer, dtype=dtype, count=count).reshape(shape)
 
 
 class SignatureStore:
@@ -77,10 +91,11 @@ class SignatureStore:
         n = texts.num_rows if isinstance(texts, pa.Table) else len(texts)
         spans = [(lo, min(lo + self.chunk, n)) for lo in range(0, n, self.chunk)]
         # forked workers inherit the table (a pickled slice of an Arrow table carries its whole parent buffers)
-        parts = fork_map(_sketch_span, (texts, self.definition), spans, self.workers)
-        if not parts:
-            return np.zeros((0, self.num_perm), np.uint32), np.zeros(0, np.uint64)
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        # and write into memory shared with this process (nothing of the size of the signatures is pickled)
+        new = _shared if can_fork(self.workers, len(spans)) else np.empty
+        sig, keys = new((n, self.num_perm), np.uint32), new((n,), np.uint64)
+        fork_map(_sketch_into, (texts, self.definition, sig, keys), spans, self.workers)
+        return sig, keys
 
     def describe(self) -> dict[str, Any]:
         return self.definition.describe()
