@@ -102,6 +102,25 @@ def test_minhash_estimates_jaccard_of_small_edits_and_unrelated_texts():
     assert (1, 0) in set(zip(later.tolist(), earlier.tolist(), strict=True))
 
 
+def test_band_keys_are_equal_exactly_when_the_bands_bins_are():
+    from globmed.quality.minhash import EMPTY
+
+    rng = np.random.default_rng(3)
+    sig = rng.integers(0, 2**25, size=(300, 128), dtype=np.uint32)
+    for i in range(1, 300):  # each row copies some bands of the row before it, and some single bins
+        bands = rng.random(16) < 0.5
+        sig[i].reshape(16, 8)[bands] = sig[i - 1].reshape(16, 8)[bands]
+        sig[i, rng.integers(0, 128, 3)] = sig[i - 1, rng.integers(0, 128, 3)]
+    sig[7] = sig[8] = EMPTY  # texts without shingles: never a candidate
+    for bands in (16, 32, 128):
+        keys = band_keys(sig, bands)
+        rows = 128 // bands
+        same_bins = (sig[1:].reshape(299, bands, rows) == sig[:-1].reshape(299, bands, rows)).all(axis=2)
+        same_bins[[6, 7]] = False
+        assert np.array_equal(keys[1:] == keys[:-1], same_bins)
+        assert same_bins.any() and not same_bins.all()
+
+
 def test_the_low_byte_prefilter_decides_exactly_as_the_full_estimate():
     """at_least gives exactly similarity(...) >= low: for pairs whose bins differ only above their low
     byte (which the prefilter counts as equal), for empty signatures, and at the float edge of 0.8 - 0.1."""
