@@ -121,6 +121,17 @@ def test_band_keys_are_equal_exactly_when_the_bands_bins_are():
         assert same_bins.any() and not same_bins.all()
 
 
+def test_candidate_pairs_are_the_same_from_forked_processes():
+    rng = np.random.default_rng(4)
+    keys = rng.integers(0, 3000, size=(25_000, 16)).astype(np.uint64)  # crowded buckets
+    group = rng.integers(0, 3, 25_000)
+    one = candidate_pairs(keys, group, workers=1)
+    two = candidate_pairs(keys, group, workers=2)
+    assert len(one[0]) > 10_000 and all(np.array_equal(x, y) for x, y in zip(one, two, strict=True))
+    later, earlier = one
+    assert (later > earlier).all() and (group[later] == group[earlier]).all()
+
+
 def test_the_low_byte_prefilter_decides_exactly_as_the_full_estimate():
     """at_least gives exactly similarity(...) >= low: for pairs whose bins differ only above their low
     byte (which the prefilter counts as equal), for empty signatures, and at the float edge of 0.8 - 0.1."""

@@ -96,7 +96,7 @@ class NearDedupStep(TableStep):
             return TableResult(keep, reasons)
         sig, hashes = self.store.of(table)
         d = self.definition
-        later, earlier = candidate_pairs(band_keys(sig, d.bands), _lang_codes(table))
+        later, earlier = candidate_pairs(band_keys(sig, d.bands), _lang_codes(table), self.store.workers)
         close = at_least(sig, later, earlier, d.threshold - d.margin) & (sig[later, 0] != EMPTY)
         later, earlier = later[close], earlier[close]
         sim = self._exact(table, later, earlier, hashes, self.store.workers)

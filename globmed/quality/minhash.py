@@ -182,30 +182,35 @@ def at_least(sig: np.ndarray, a: np.ndarray, b: np.ndarray, low: float, other: n
     return out
 
 
-def candidate_pairs(keys: np.ndarray, group: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def candidate_pairs(keys: np.ndarray, group: np.ndarray | None = None, workers: int = 1
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs ``(later, earlier)`` of rows sharing a band key (and ``group``): each row against the
-    first and the previous row of its bucket, in row order."""
+    first and the previous row of its bucket, in row order. ``workers``: processes for the bands (the
+    result does not depend on it)."""
+    from globmed.quality.forked import fork_map
+
     n, bands = keys.shape
-    later, earlier = [], []
-    idx = np.arange(n, dtype=np.int64)
-    for b in range(bands):
-        key = keys[:, b]
-        if group is not None:
-            key = _mix(key ^ (group.astype(np.uint64) * _M1))
-        order = np.lexsort((idx, key))
-        k = key[order]
-        new = np.ones(n, dtype=bool)
-        new[1:] = k[1:] != k[:-1]
-        first = order[np.maximum.accumulate(np.where(new, np.arange(n), 0))]
-        dup = ~new
-        later.append(order[dup])
-        earlier.append(first[dup])
-        prev = order[:-1][dup[1:]]
-        later.append(order[1:][dup[1:]])
-        earlier.append(prev)
-    if not later:
+    parts = fork_map(_band_candidates, (keys, group), range(bands), workers if n >= 20_000 else 1)
+    if not parts:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return unique_pairs(np.concatenate(later), np.concatenate(earlier), n)
+    return unique_pairs(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), n)
+
+
+def _band_candidates(state: tuple[np.ndarray, np.ndarray | None], b: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`candidate_pairs` of band ``b`` alone."""
+    keys, group = state
+    n = len(keys)
+    key = keys[:, b]
+    if group is not None:
+        key = _mix(key ^ (group.astype(np.uint64) * _M1))
+    order = np.argsort(key, kind="stable")  # by key, then row
+    k = key[order]
+    new = np.ones(n, dtype=bool)
+    new[1:] = k[1:] != k[:-1]
+    first = order[np.maximum.accumulate(np.where(new, np.arange(n), 0))]
+    dup = ~new
+    return (np.concatenate([order[dup], order[1:][dup[1:]]]),
+            np.concatenate([first[dup], order[:-1][dup[1:]]]))
 
 
 def unique_pairs(a: np.ndarray, b: np.ndarray, n_b: int) -> tuple[np.ndarray, np.ndarray]:
