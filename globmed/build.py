@@ -34,7 +34,7 @@ from globmed.export import DEFAULT_SHARD_ROWS, WrittenFile, write_split
 from globmed.languages import get_language, resolve_languages
 from globmed.pipeline import Step, StepStats, TableStep, select
 from globmed.schema import (
-    FEATURES,
+    ARROW_SCHEMA,
     FIELD_DESCRIPTIONS,
     PIPELINE_ONLY,
     SPLITS,
@@ -53,7 +53,7 @@ REJECTS_FILE = "rejects.jsonl"
 CARD_FILE = "README.md"
 
 PIPELINE_SCHEMA = pa.schema(
-    [*FEATURES.arrow_schema, *(pa.field(name, pa.string()) for name in PIPELINE_ONLY)]
+    [*ARROW_SCHEMA, *(pa.field(name, pa.string()) for name in PIPELINE_ONLY)]
 )
 
 

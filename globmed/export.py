@@ -25,12 +25,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from globmed.schema import COLUMNS, FEATURES, SPLITS
+from globmed.schema import ARROW_SCHEMA, COLUMNS, SPLITS
 
 DATA_DIR = "data"
 ALL_CONFIG = "all"
 DEFAULT_SHARD_ROWS = 100_000
-EXPORT_SCHEMA = FEATURES.arrow_schema
+EXPORT_SCHEMA = ARROW_SCHEMA
 
 
 @dataclass(frozen=True)

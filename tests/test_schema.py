@@ -107,3 +107,20 @@ def test_letters():
     assert letter(0) == "A" and letter_index("J") == 9
     with pytest.raises(ValueError):
         letter_index("a")
+
+
+def test_the_arrow_schema_is_the_features_own_and_a_build_does_not_import_datasets(tmp_path):
+    """The Parquet schema (with the features in its metadata, as datasets writes them) is written
+    without importing datasets; it must be exactly what datasets makes of FEATURES."""
+    import subprocess
+    import sys
+
+    from globmed.schema import ARROW_SCHEMA
+
+    assert ARROW_SCHEMA.equals(FEATURES.arrow_schema, check_metadata=True)
+    code = ("import sys; from globmed.cli import main; "
+            f"main(['build', '--source', 'demo', '--out', {str(tmp_path / 'out')!r}, '--no-progress']); "
+            "assert 'datasets' not in sys.modules, 'datasets was imported'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "out" / "build_report.json").is_file()
