@@ -335,3 +335,18 @@ def test_jsonl_rows_are_what_json_loads_makes_of_each_line(tmp_path: Path):
 def test_only_the_space_is_both_whitespace_and_printable():
     """What the whitespace shortcut of :meth:`TextNormaliser.table` rests on, in this Python's Unicode."""
     assert [hex(c) for c in range(0x110000) if chr(c).isspace() and chr(c).isprintable()] == ["0x20"]
+
+
+def test_create_puts_each_value_in_its_field():
+    """Entry.create builds the entry positionally: each argument must land in the field of its name."""
+    tr = Translation("nllb", "fr", 0.5)
+    e = Entry.create(source="src", lang="en", source_id="q9", task="mcq", question="Q?", options=("o1", "o2"),
+                     answer="B", context="ctx", explanation="why", license="mit", translation=tr,
+                     upstream_split="test", upstream_file="f.jsonl", upstream_row=7)
+    assert dataclasses.asdict(e) == {
+        "id": "src/en/q9", "origin_id": "src/q9", "lang": "en", "source": "src", "task": "mcq", "question": "Q?",
+        "context": "ctx", "options": ["o1", "o2"], "answer": ["B"], "answer_text": "o2", "explanation": "why",
+        "translation": {"system": "nllb", "source_lang": "fr", "score": 0.5}, "license": "mit",
+        "upstream_split": "test", "upstream_file": "f.jsonl", "upstream_row": "7"}
+    assert Entry.create(source="s", lang="en", source_id="1", task="open_qa", question="q", answer=["a"],
+                        origin_id="other/1", context=None, explanation=None).origin_id == "other/1"
