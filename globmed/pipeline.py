@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
 Batch = dict[str, list]
@@ -80,7 +81,10 @@ def batch_len(batch: Batch) -> int:
 def select(batch: Batch, mask: Sequence[bool]) -> Batch:
     if all(mask):
         return batch
-    return {k: [v for v, m in zip(col, mask, strict=True) if m] for k, col in batch.items()}
+    n = len(mask)
+    if any(len(col) != n for col in batch.values()):
+        raise ValueError(f"select: a mask of {n} for columns of {sorted({len(c) for c in batch.values()})} rows")
+    return {k: list(compress(col, mask)) for k, col in batch.items()}
 
 
 @dataclass
@@ -94,11 +98,15 @@ class StepStats:
     reasons: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
 
     def record(self, langs: Sequence[str], keep: Sequence[bool], reasons: Sequence[str | None]) -> None:
+        if not len(langs) == len(keep) == len(reasons):
+            raise ValueError(f"{self.name}: {len(langs)} languages, {len(keep)} keep flags, {len(reasons)} reasons")
+        self.entries_in.update(langs)
+        if all(keep):
+            self.entries_out.update(langs)
+            return
+        self.entries_out.update(compress(langs, keep))
         for lang, kept, reason in zip(langs, keep, reasons, strict=True):
-            self.entries_in[lang] += 1
-            if kept:
-                self.entries_out[lang] += 1
-            else:
+            if not kept:
                 self.reasons[lang][reason_kind(reason or "unspecified")] += 1
 
     def record_table(self, langs: Any, keep: Any, reasons: Sequence[str | None]) -> None:

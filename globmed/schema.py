@@ -48,6 +48,7 @@ import functools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 import pyarrow as pa
@@ -159,25 +160,26 @@ class Entry:
         ``origin_id`` when the entry is a translation of another source's item.
         """
         answer_list = [answer] if isinstance(answer, str) else list(answer)
-        entry = cls(
-            id=make_id(source, lang, source_id),
-            origin_id=origin_id or make_origin_id(source, source_id),
-            lang=lang,
-            source=source,
-            task=task,
-            question=question,
-            context=context or "",
-            options=list(options),
-            answer=answer_list,
-            explanation=explanation or "",
-            translation=translation,
-            license=license,
-            upstream_split=upstream_split,
-            upstream_file=upstream_file,
-            upstream_row=None if upstream_row is None else str(upstream_row),
+        options = list(options)
+        # positional, in field order (the fields' order above); ids as make_id / make_origin_id make them
+        return cls(
+            f"{source}/{lang}/{source_id}",
+            origin_id or f"{source}/{source_id}",
+            lang,
+            source,
+            task,
+            question,
+            context or "",
+            options,
+            answer_list,
+            derive_answer_text(task, options, answer_list),
+            explanation or "",
+            translation,
+            license,
+            upstream_split,
+            upstream_file,
+            None if upstream_row is None else str(upstream_row),
         )
-        entry.answer_text = derive_answer_text(entry.task, entry.options, entry.answer)
-        return entry
 
     def to_row(self, *, pipeline: bool = False) -> dict[str, Any]:
         """A plain dict in column order (``pipeline=True`` adds the pipeline-only fields)."""
@@ -229,14 +231,17 @@ def letter_index(value: str) -> int:
     return LETTERS.index(value)
 
 
+_LETTER_INDEX: dict[str, int] = {c: i for i, c in enumerate(LETTERS)}
+
+
 def derive_answer_text(task: str, options: list[str], answer: list[str]) -> str:
     """The display text of ``answer``; empty when the answer cannot be resolved."""
     if task == "mcq":
         texts = []
         for value in answer:
-            try:
-                texts.append(options[letter_index(value)])
-            except (ValueError, IndexError, TypeError):
+            try:  # what letter_index accepts: one capital letter A-Z
+                texts.append(options[_LETTER_INDEX[value]])
+            except (KeyError, IndexError, TypeError):
                 return ""
         return ANSWER_TEXT_SEPARATOR.join(texts)
     return answer[0] if answer and isinstance(answer[0], str) else ""
@@ -251,10 +256,12 @@ def batch_to_entries(batch: Mapping[str, list]) -> list[Entry]:
 def entries_to_batch(entries: Iterable[Entry], *, pipeline: bool = True) -> dict[str, list]:
     """Entries as columns (what :meth:`Entry.to_row` gives per entry, column by column)."""
     entries = list(entries)
-    batch: dict[str, list] = {c: [getattr(e, c) for e in entries] for c in (PIPELINE_COLUMNS if pipeline else COLUMNS)}
-    batch["options"] = [list(v) for v in batch["options"]]
-    batch["answer"] = [list(v) for v in batch["answer"]]
-    batch["translation"] = [dataclasses.asdict(t) if t else None for t in batch["translation"]]
+    batch: dict[str, list] = {c: list(map(attrgetter(c), entries)) for c in (PIPELINE_COLUMNS if pipeline else COLUMNS)}
+    batch["options"] = list(map(list, batch["options"]))
+    batch["answer"] = list(map(list, batch["answer"]))
+    translations = batch["translation"]
+    if any(t is not None for t in translations):
+        batch["translation"] = [dataclasses.asdict(t) if t else None for t in translations]
     return batch
 
 
@@ -285,6 +292,8 @@ def validate_entry(entry: Entry, *, known_languages: Iterable[str] | None = None
 
     ``known_languages`` defaults to the language registry.
     """
+    if known_languages is None and _surely_valid(entry):
+        return []
     problems: list[str] = []
     for name in _STRING_FIELDS:
         value = getattr(entry, name)
@@ -328,6 +337,67 @@ def validate_entry(entry: Entry, *, known_languages: Iterable[str] | None = None
     if entry.translation is not None:
         problems += _validate_translation(entry.translation, entry.lang)
     return problems
+
+
+_LABEL_SETS: dict[str, frozenset[str]] = {task: frozenset(labels) for task, labels in TASK_LABELS.items()}
+
+
+def _surely_valid(entry: Entry) -> bool:
+    """True only if :func:`validate_entry` (with the registry's languages) finds nothing wrong: the
+    common case in a few checks. ``False`` means "not sure": the full validation then says what
+    is wrong, if anything. Every condition below is one of ``validate_entry``'s, or stricter."""
+    task, options, answer, lang = entry.task, entry.options, entry.answer, entry.lang
+    if not (type(entry.id) is str and type(entry.origin_id) is str and type(lang) is str
+            and type(entry.source) is str and type(task) is str and type(entry.question) is str
+            and type(entry.context) is str and type(entry.answer_text) is str
+            and type(entry.explanation) is str and type(entry.license) is str
+            and type(options) is list and type(answer) is list
+            and entry.id.strip() and entry.origin_id.strip() and entry.source.strip() and entry.license.strip()
+            and entry.question.strip() and answer
+            and lang in _registry_codes()
+            and (entry.upstream_split is None or entry.upstream_split in SPLITS)
+            and entry.translation is None):
+        return False
+    for value in answer:
+        if type(value) is not str or not value.strip():
+            return False
+    if task == "mcq":
+        n = len(options)
+        if not 2 <= n <= MAX_OPTIONS:
+            return False
+        for value in options:
+            if type(value) is not str or not value.strip():
+                return False
+        for value in answer:  # one letter among the options (a str of length 1 is in the dict or not)
+            if _LETTER_INDEX.get(value, MAX_OPTIONS) >= n:
+                return False
+        if len(answer) > 1 and len(set(answer)) != len(answer):
+            return False
+    elif any(type(value) is not str for value in options):
+        return False
+    elif task in _LABEL_SETS:
+        labels = TASK_LABELS[task]
+        if len(answer) != 1 or options != [label for label in labels if label in options]:
+            return False
+        allowed = _LABEL_SETS[task] if not options else options
+        if answer[0] not in allowed:
+            return False
+        if len(options) != len(set(options)) or not _LABEL_SETS[task].issuperset(options):
+            return False
+    elif task == "open_qa":
+        if options:
+            return False
+    else:
+        return False
+    if entry.answer_text:
+        if task == "mcq" and len(answer) == 1:  # derive_answer_text of one letter known to be an option's
+            expected = options[_LETTER_INDEX[answer[0]]]
+        else:
+            expected = derive_answer_text(task, options, answer)
+        if expected and entry.answer_text != expected:
+            return False
+    return True
+
 
 
 def _validate_mcq(entry: Entry) -> list[str]:

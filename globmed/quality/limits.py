@@ -7,6 +7,8 @@ on them (see :attr:`FieldLimitsStep.counts_for_strict`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from itertools import chain
 from typing import Any
 
 from globmed.errors import GlobmedError
@@ -46,14 +48,14 @@ class FieldLimitsStep(Step):
         reasons: list[str | None] = [None] * n
         for field in TEXT_FIELDS:
             limit = self.limits.get(field)
-            if limit is None or field not in batch:
+            if limit is None or field not in batch or _all_within(batch[field], limit):
                 continue
             for i, value in enumerate(batch[field]):
                 if reasons[i] is None and value is not None and len(value) > limit:
                     reasons[i] = _too_long(field, len(value), limit)
         for field, key in LIST_FIELDS.items():
             limit = self.limits.get(key)
-            if limit is None or field not in batch:
+            if limit is None or field not in batch or _all_within(chain.from_iterable(batch[field]), limit):
                 continue
             for i, values in enumerate(batch[field]):
                 if reasons[i] is not None or not values:
@@ -62,6 +64,15 @@ class FieldLimitsStep(Step):
                 if len(values[longest]) > limit:
                     reasons[i] = _too_long(f"{key} {longest + 1}", len(values[longest]), limit)
         return StepResult(batch, [r is None for r in reasons], reasons)
+
+
+def _all_within(values: Iterable[Any], limit: int) -> bool:
+    """Whether no value is longer than ``limit`` (the common case, checked at C speed); ``False`` also
+    when that cannot be told this way (a ``None``, a value without a length): the row loop decides."""
+    try:
+        return max(map(len, values), default=0) <= limit
+    except TypeError:
+        return False
 
 
 def _too_long(field: str, size: int, limit: int) -> str:

@@ -3,6 +3,7 @@ option count, the answer and a sane length relative to their origin."""
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -26,22 +27,37 @@ class TaskRulesStep(Step):
         return {"min_options": self.min_options, "max_options": self.max_options}
 
     def __call__(self, batch: Batch) -> StepResult:
-        reasons: list[str | None] = []
-        for task, options, answer in zip(batch["task"], batch["options"], batch["answer"], strict=True):
-            reasons.append(self._mcq(options, answer) if task == "mcq" else None)
+        tasks, options_col, answer_col = batch["task"], batch["options"], batch["answer"]
+        n = len(tasks)
+        if len(options_col) != n or len(answer_col) != n:
+            raise ValueError("task_rules: the batch's task, options and answer columns differ in length")
+        mcq = [i for i, task in enumerate(tasks) if task == "mcq"]
+        reasons: list[str | None] = [None] * n
+        if mcq:
+            # each distinct option text cleaned once (a batch repeats option phrases)
+            try:
+                cleaned = {o: " ".join(o.casefold().split())
+                           for o in dict.fromkeys(chain.from_iterable(options_col[i] for i in mcq))}
+            except (TypeError, AttributeError):  # not text: _mcq says what is wrong
+                cleaned = None
+            for i in mcq:
+                reasons[i] = self._mcq(options_col[i], answer_col[i], cleaned)
         return StepResult(batch, [r is None for r in reasons], reasons)
 
-    def _mcq(self, options: list[str], answer: list[str]) -> str | None:
+    def _mcq(self, options: list[str], answer: list[str], cleaned_of: dict[str, str] | None = None) -> str | None:
         n = len(options)
         if not self.min_options <= n <= self.max_options:
             return f"mcq has {n} options (allowed {self.min_options}-{self.max_options})"
-        cleaned = [" ".join(o.casefold().split()) for o in options]
-        if any(not c for c in cleaned):
+        if cleaned_of is not None:
+            cleaned = list(map(cleaned_of.__getitem__, options))
+        else:
+            cleaned = [" ".join(o.casefold().split()) for o in options]
+        if not all(cleaned):
             return "mcq has an empty option"
         if len(set(cleaned)) != n:
             return "mcq options are not distinct"
         valid = LETTERS[:n]
-        if not answer or any(a not in valid for a in answer):
+        if not answer or (answer[0] not in valid if len(answer) == 1 else any(a not in valid for a in answer)):
             return f"mcq answer {answer} is not among the options {valid[0]}-{valid[-1]}"
         return None
 

@@ -14,7 +14,7 @@ import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -43,7 +43,9 @@ class Reject:
     that needs a missing image): recorded like any reject, but not a failure under ``--strict``."""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """``dataclasses.asdict``'s dict (the fields in order), without its deep copy of plain values."""
+        return {"source": self.source, "file": self.file, "row": self.row, "reason": self.reason, "id": self.id,
+                "lang": self.lang, "step": self.step, "expected": self.expected}
 
     @property
     def where(self) -> str:
@@ -213,6 +215,10 @@ def _json_line(line: bytes) -> Any:
         return ValueError(f"not valid JSON: {exc}")
 
 
+_scan_json_value = json.JSONDecoder().scan_once
+"""``(value, end)`` of the JSON value at an index of a string, by json.loads' own decoder settings."""
+
+
 def iter_jsonl(path: Path) -> Iterator[tuple[int | None, Any]]:
     """1-based line numbers; a line that is not UTF-8 or not JSON yields the ``ValueError``. Blank
     lines are skipped; a file with no line at all yields one ``(None, ValueError(EMPTY_FILE))``.
@@ -271,16 +277,27 @@ def iter_jsonl_shard(shard: JsonlShard) -> Iterator[tuple[int | None, Any]]:
         lines: list[str] | list[bytes] = data.decode("utf-8").split("\n")
     except UnicodeDecodeError:
         lines = data.split(b"\n")
+    scan = _scan_json_value
     for lineno, line in enumerate(lines, shard.first_line):
         if not line.strip():
             continue
         if isinstance(line, bytes):
             yield lineno, _json_line(line)
             continue
+        # json.loads(line) without its wrapper: one value from the first character to the last is what
+        # json.loads returns for the line; anything else (whitespace around the value, extra or no data,
+        # an error) goes to json.loads itself, for its exact value or message
         try:
-            yield lineno, json.loads(line)
-        except ValueError as exc:
-            yield lineno, ValueError(f"not valid JSON: {exc}")
+            value, end = scan(line, 0)
+        except (StopIteration, ValueError):
+            end = -1
+        if end != len(line):
+            try:
+                value = json.loads(line)
+            except ValueError as exc:
+                yield lineno, ValueError(f"not valid JSON: {exc}")
+                continue
+        yield lineno, value
 
 
 def read_text(path: Path) -> str:

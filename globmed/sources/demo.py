@@ -67,31 +67,25 @@ class DemoSource(ReadInParts, Source):
             yield self.reject(shard, None, f"file name {shard.name!r} is not <lang>.jsonl for a registry language")
             return
         file, lang = shard.path, shard.path.stem
+        per_file = (str(file), self.license)  # the same for every row
         for rowno, row in iter_jsonl_shard(shard):
             if isinstance(row, Exception):
                 yield self.reject(file, rowno, str(row), lang=lang)
                 continue
-            yield self._entry(row, file, rowno, lang)
+            yield self._entry(row, file, rowno, lang, per_file)
 
-    def _entry(self, row: Any, file: Path, rowno: int, lang: str) -> Entry | Reject:
+    def _entry(self, row: Any, file: Path, rowno: int, lang: str,
+               per_file: tuple[str, str] | None = None) -> Entry | Reject:
         if not isinstance(row, dict):
             return self.reject(file, rowno, f"expected a JSON object, got {type(row).__name__}", lang=lang)
         qid = row.get("qid")
         if not isinstance(qid, str) or not qid.strip():
             return self.reject(file, rowno, "missing qid", lang=lang)
+        file_name, license = per_file if per_file is not None else (str(file), self.license)
         kind = row.get("kind")
-        common: dict[str, Any] = dict(
-            source=self.name,
-            lang=lang,
-            source_id=qid,
-            explanation=row.get("explanation", ""),
-            license=self.license,
-            upstream_split=row.get("split"),
-            upstream_file=str(file),
-            upstream_row=rowno,
-        )
+        get = row.get
         if kind == "mcq":
-            options = row.get("options")
+            options = get("options")
             if not isinstance(options, dict):
                 return self.reject(file, rowno, "options must be an object of letter -> text", id=qid, lang=lang)
             keys = list(options)
@@ -103,32 +97,27 @@ class DemoSource(ReadInParts, Source):
                 return self.reject(file, rowno, "missing answer_idx", id=qid, lang=lang)
             answer = row["answer_idx"]
             return Entry.create(
-                task="mcq",
-                question=row.get("question", ""),
-                options=list(options.values()),
+                task="mcq", question=get("question", ""), options=list(options.values()),
                 answer=answer if isinstance(answer, list) else [answer],
-                **common,
+                source=self.name, lang=lang, source_id=qid, explanation=get("explanation", ""), license=license,
+                upstream_split=get("split"), upstream_file=file_name, upstream_row=rowno,
             )
         if kind == "yes_no_maybe":
             if "final_decision" not in row:
                 return self.reject(file, rowno, "missing final_decision", id=qid, lang=lang)
             return Entry.create(
-                task="yes_no_maybe",
-                question=row.get("question", ""),
-                context=row.get("context", ""),
-                options=list(TASK_LABELS["yes_no_maybe"]),
-                answer=[row["final_decision"]],
-                **common,
+                task="yes_no_maybe", question=get("question", ""), context=get("context", ""),
+                options=list(TASK_LABELS["yes_no_maybe"]), answer=[row["final_decision"]],
+                source=self.name, lang=lang, source_id=qid, explanation=get("explanation", ""), license=license,
+                upstream_split=get("split"), upstream_file=file_name, upstream_row=rowno,
             )
         if kind == "nli":
             if "label" not in row:
                 return self.reject(file, rowno, "missing label", id=qid, lang=lang)
             return Entry.create(
-                task="nli",
-                question=row.get("hypothesis", ""),
-                context=row.get("premise", ""),
-                options=list(TASK_LABELS["nli"]),
-                answer=[row["label"]],
-                **common,
+                task="nli", question=get("hypothesis", ""), context=get("premise", ""),
+                options=list(TASK_LABELS["nli"]), answer=[row["label"]],
+                source=self.name, lang=lang, source_id=qid, explanation=get("explanation", ""), license=license,
+                upstream_split=get("split"), upstream_file=file_name, upstream_row=rowno,
             )
         return self.reject(file, rowno, f"unknown kind {kind!r} (expected mcq, yes_no_maybe, nli)", id=qid, lang=lang)
