@@ -121,6 +121,21 @@ def _synthetic_fields(n: int, seed: int) -> tuple[list[str], list[str]]:
     return texts, langs
 
 
+class Spy:
+    """A fastText model that notes how many texts each call sends it."""
+
+    def __init__(self, model, calls: list[int]):
+        self.model, self.calls = model, calls
+
+    def predict(self, texts, k=1):
+        self.calls.append(len(texts))
+        return self.model.predict(texts, k=k)
+
+    def predict_top(self, texts):
+        self.calls.append(len(texts))
+        return self.model.predict_top(texts)
+
+
 def test_top_label_decides_like_the_top_three_and_repeats_are_identified_once():
     from globmed.quality.langid import LanguageIdentifier
 
@@ -134,13 +149,11 @@ def test_top_label_decides_like_the_top_three_and_repeats_are_identified_once():
     assert sum(v is not None for v in first) > 20  # the seeded wrong-language fields are there
 
     calls = []
-    predict = one.model.predict
-    one.model = type("Spy", (), {"predict": lambda self, xs, k: (calls.append(len(xs)), predict(xs, k=k))[1]})()
+    one.model = Spy(one.model, calls)
     assert one.check(texts[:50] + texts[:50], langs[:50] + langs[:50]) == first[:50] * 2
     assert calls == []  # every one of them was identified by the first call
     fresh = LanguageIdentifier(config, sorted(set(langs)))
-    fresh_predict = fresh.model.predict
-    fresh.model = type("Spy", (), {"predict": lambda self, xs, k: (calls.append(len(xs)), fresh_predict(xs, k=k))[1]})()
+    fresh.model = Spy(fresh.model, calls)
     assert fresh.check(texts[:50] + texts[:50], langs[:50] + langs[:50]) == first[:50] * 2
     assert sum(calls) <= 50  # duplicates within a batch go to fastText once
     fresh.memo_size = 30  # a full memory starts over; what a batch needs is still answered

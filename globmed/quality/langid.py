@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import multiprocessing
 import weakref
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
@@ -45,7 +46,7 @@ from globmed.quality.lid_parts import (
     load_fasttext,
     script_tables,
 )
-from globmed.quality.script_counts import script_counts
+from globmed.quality.script_counts import row_counts, script_classes, script_counts
 
 __all__ = ["LID_ENV", "FieldVerdicts", "LanguageIdStep", "LanguageIdentifier", "default_model_path", "field_texts",
            "load_fasttext"]
@@ -137,6 +138,17 @@ class LanguageIdentifier:
         }
         self._label_plans = {lab: self._plan_index[code] for lab, code in self.ft_to_code.items()
                              if code in self._plan_index}
+        # the byte tables of the script check, built here (a build's forked workers inherit them)
+        self.classes = script_classes(self.table, self.latin, self.kana)
+        # A text that no identifier's claim could count against (_claim: no other registry language's
+        # script holds half its letters, or the language needs kana the text lacks) is kept whatever the
+        # identifiers say: it is not identified. Looked for in the languages whose script no other language
+        # shares (elsewhere another language of the same script can always claim the text); only when every
+        # language an identifier can name has a plan.
+        named = {*self.ft_to_code.values(), *self.py3_to_code.values(), *self.ld_to_code.values()}
+        scripts_of = [p.script for p in plans]
+        self._arrays["solo_script"] = np.array([scripts_of.count(p.script) == 1 for p in plans], bool) \
+            if named <= set(self.plans) else np.zeros(len(plans), bool)
         # the top label alone decides when no language has two labels and acceptance needs a majority
         # (then a language's probability can reach its threshold only as the top label); else the top 3
         self._k = 1 if all(len(p.fasttext) <= 1 and p.accept >= 0.5 for p in plans) else 3
@@ -171,8 +183,12 @@ class LanguageIdentifier:
         if not n:
             return FieldVerdicts([], np.zeros(0, bool), np.zeros(0, bool))
         a = self._arrays
+        distinct_langs = set(langs)
         try:
-            plan_of = np.fromiter(map(self._plan_index.__getitem__, langs), np.int64, count=n)
+            if len(distinct_langs) == 1:  # a build's batch: one source file, one language
+                plan_of = np.full(n, self._plan_index[langs[0]], np.int64)
+            else:
+                plan_of = np.fromiter(map(self._plan_index.__getitem__, langs), np.int64, count=n)
         except KeyError as exc:
             raise GlobmedError(f"language ID: no plan for language {exc.args[0]!r} (is its script in the "
                                f"quality config's scripts?)") from None
@@ -205,43 +221,81 @@ class LanguageIdentifier:
         few = (latin_lang | (c.native == 0)) & (c.plain_words < a["min_words"][plan_of])
         # identifiers see the first max_chars characters; each distinct (language, text) once, and a text
         # seen in an earlier batch (option sets, label words, shared contexts repeat) is not identified again
-        m, memo = self.max_chars, self._memo
-        keys = [(langs[i], (LATIN_WORD.sub(" ", texts[i][:4 * m]) if strip[i] else texts[i])[:m], bool(few[i]))
-                for i in todo]
-        found = {key: memo[key] for key in dict.fromkeys(keys) if key in memo}
-        new = [key for key in dict.fromkeys(keys) if key not in found]
-        found.update(zip(new, self._identify([t for _, t, _ in new], [lang for lang, _, _ in new],
-                                             [f for _, _, f in new]), strict=True))
+        # (the key of a text is one string, "text NUL language NUL few", not a tuple: strings are not tracked by
+        # the garbage collector, so a memo of many keys does not make its collections slower)
+        m, memo, sub = self.max_chars, self._memo, LATIN_WORD.sub
+        rows = todo.tolist()
+        few_rows = few[todo].tolist()
+        seen = [(sub(" ", texts[i][:4 * m]) if s else texts[i])[:m]
+                for i, s in zip(rows, strip[todo].tolist(), strict=True)]
+        if len(distinct_langs) == 1:
+            tail = (f"\0{langs[0]}\0" + "0", f"\0{langs[0]}\0" + "1")
+            keys = [t + tail[f] for t, f in zip(seen, few_rows, strict=True)]
+        else:
+            tails = {lang: (f"\0{lang}\0" + "0", f"\0{lang}\0" + "1") for lang in distinct_langs}
+            keys = [t + tails[langs[i]][f] for t, i, f in zip(seen, rows, few_rows, strict=True)]
+        first = dict(zip(keys, range(len(keys)), strict=True))  # distinct keys, in order of first appearance
+        found = {key: memo[key] for key in first if key in memo}
+        new = [key for key in first if key not in found]
+        at = [first[key] for key in new]
+        found.update(zip(new, self._identify([seen[j] for j in at], [langs[rows[j]] for j in at],
+                                             [few_rows[j] for j in at]), strict=True))
         if len(memo) + len(new) > self.memo_size:  # bounded: start over rather than grow
             memo.clear()
         memo.update((key, found[key]) for key in new)
-        for i, key in zip(todo, keys, strict=True):
-            reasons[i], weak[i] = found[key]
-        native = checked & ~mixed & np.array([r is None for r in reasons], bool)
+        # most verdicts are (None, False): only the others are written
+        has_reason = off_script.copy()
+        for i, (reason, is_weak) in zip(rows, map(found.__getitem__, keys), strict=True):
+            if reason is not None:
+                reasons[i] = reason
+                has_reason[i] = True
+                weak[i] = is_weak
+        native = checked & ~mixed & ~has_reason
         return FieldVerdicts(reasons, weak, native)
 
-    def _script_share(self, text: str, script: int) -> float:
-        """Share of the text's letters in script row ``script`` of the table."""
-        cp = np.minimum(np.frombuffer(text.encode("utf-32-le"), np.uint32), 0xFFFF)
-        letters = int(self.table[0][cp].sum())
-        return float(self.table[script][cp].sum()) / letters if letters else 0.0
-
-    def _kana(self, text: str) -> int:
-        cp = np.minimum(np.frombuffer(text.encode("utf-32-le"), np.uint32), 0xFFFF)
-        return int(self.table[self.kana][cp].sum())
+    def _claims(self, texts: list[str], langs: list[str], claimed: list[str], few: list[bool]) -> list[bool | None]:
+        """Per text, whether a claim that it is in ``claimed`` (not its ``lang``) is weak; ``None``: no vote at
+        all (the text is not written in the claimed language's script)."""
+        if not texts:
+            return []
+        out: list[bool | None] = []
+        for counts, lang, other, is_few in zip(row_counts(texts, self.classes).tolist(), langs, claimed, few,
+                                               strict=True):
+            letters = counts[0]  # shares of the letters in a script row: 0.0 without letters
+            claimed_plan, own = self.plans[other], self.plans[lang].script
+            if (counts[claimed_plan.script] / letters if letters else 0.0) < 0.5:
+                out.append(None)
+            elif claimed_plan.kana_min and counts[self.kana] < claimed_plan.kana_min:
+                out.append(None)  # Japanese without kana: Han-only text (a Chinese explanation, a term list)
+            else:
+                # Han-only text claimed zh in a ja row (or the reverse): both scripts cover it, no identifier tells
+                shared = (own != self.latin and own != claimed_plan.script
+                          and (counts[own] / letters if letters else 0.0) >= 0.9)
+                out.append(is_few or shared)
+        return out
 
     def _claim(self, text: str, lang: str, claimed: str, few: bool) -> bool | None:
-        """Whether a claim that ``text`` is in ``claimed`` (not ``lang``) is weak; ``None``: no vote at all
-        (the text is not written in the claimed language's script)."""
-        claimed_script = self.plans[claimed].script
-        if self._script_share(text, claimed_script) < 0.5:
-            return None
-        if self.plans[claimed].kana_min and self._kana(text) < self.plans[claimed].kana_min:
-            return None  # Japanese without kana: Han-only text (a Chinese explanation, a term list)
-        own = self.plans[lang].script
-        # Han-only text claimed zh in a ja row (or the reverse): both scripts cover it, no identifier tells
-        shared = own != self.latin and own != claimed_script and self._script_share(text, own) >= 0.9
-        return few or shared
+        """:meth:`_claims` of one text."""
+        return self._claims([text], [lang], [claimed], [few])[0]
+
+    def _unclaimed(self, texts: list[str], plan_of: np.ndarray) -> np.ndarray:
+        """Per text, whether no identifier's claim of another language could count (``_claim`` would be
+        ``None`` for every other registry language): the text is kept whatever they say."""
+        out = np.zeros(len(texts), bool)
+        rows = np.flatnonzero(self._arrays["solo_script"][plan_of])
+        if not len(rows):
+            return out
+        counts = row_counts([texts[i] for i in rows.tolist()], self.classes)
+        letters = counts[:, 0].astype(np.float64)
+        a = self._arrays
+        # as _claim: the share of the letters in each language's script, and the kana a language needs
+        share = np.divide(counts[:, a["script"]], letters[:, None], out=np.zeros((len(rows), len(a["script"]))),
+                          where=letters[:, None] > 0)
+        kana_min = a["kana_min"][None, :]
+        claimable = (share >= 0.5) & ~((kana_min > 0) & (counts[:, [self.kana]] < kana_min))
+        claimable[np.arange(len(rows)), plan_of[rows]] = False  # its own language is no claim against it
+        out[rows] = ~claimable.any(axis=1)
+        return out
 
     def _identify(self, texts: list[str], langs: list[str], few: list[bool]) -> list[tuple[str | None, bool]]:
         """fastText, then the fallbacks for what it leaves undecided, on texts that passed the script check."""
@@ -250,17 +304,42 @@ class LanguageIdentifier:
             return out
         arrays = self._arrays
         plan_of = np.fromiter(map(self._plan_index.__getitem__, langs), np.int64, count=len(texts))
-        k = self._k
-        labels, probs = self.model.predict([t.replace("\n", " ") for t in texts], k=k)
+        # a text no identifier could claim for another language is kept without asking them
+        asked = np.flatnonzero(~self._unclaimed(texts, plan_of))
+        if len(asked) < len(texts):
+            texts, langs, few = ([x[j] for j in asked.tolist()] for x in (texts, langs, few))
+            plan_of = plan_of[asked]
+        else:
+            asked = None
+        n, k = len(texts), self._k
+        found: list[tuple[str | None, bool]] = [(None, False)] * n
+        if not n:
+            return out
+        # fastText reads each distinct line once (a text can come with two languages, or as weak and not)
+        lines = [t.replace("\n", " ") for t in texts]
+        distinct = list(dict.fromkeys(lines))
         # fastText label -> plan number of its registry language (-1: not a registry language)
         code_of = self._label_plans
-        flat = [code_of.get(lab, -1) for labs in labels for lab in (*labs, *("",) * (k - len(labs)))]
-        lab_plan = np.array(flat, np.int64).reshape(len(texts), k)
-        prob = np.zeros((len(texts), k))
-        for j in range(k):  # a row may hold fewer than k labels
-            prob[:, j] = [float(ps[j]) if j < len(ps) else 0.0 for ps in probs]
-        mine = (prob * (lab_plan == plan_of[:, None])).sum(axis=1)
-        top, p = lab_plan[:, 0], prob[:, 0]
+        if k == 1:
+            best, best_p = self.model.predict_top(distinct)
+            if len(distinct) < n:
+                where = {line: j for j, line in enumerate(distinct)}
+                best, best_p = [best[where[line]] for line in lines], [best_p[where[line]] for line in lines]
+            top = np.fromiter(map(code_of.get, best, repeat(-1)), np.int64, count=n)
+            p = np.array(best_p, np.float64)
+            mine = np.where(top == plan_of, p, 0.0)
+        else:
+            labels, probs = self.model.predict(distinct, k=k)
+            if len(distinct) < n:
+                where = {line: j for j, line in enumerate(distinct)}
+                labels, probs = [labels[where[line]] for line in lines], [probs[where[line]] for line in lines]
+            flat = [code_of.get(lab, -1) for labs in labels for lab in (*labs, *("",) * (k - len(labs)))]
+            lab_plan = np.array(flat, np.int64).reshape(n, k)
+            prob = np.zeros((n, k))
+            for j in range(k):  # a row may hold fewer than k labels
+                prob[:, j] = [float(ps[j]) if j < len(ps) else 0.0 for ps in probs]
+            mine = (prob * (lab_plan == plan_of[:, None])).sum(axis=1)
+            top, p = lab_plan[:, 0], prob[:, 0]
         other = (top >= 0) & (top != plan_of)
         has_ft = arrays["has_ft"][plan_of]
         accepted = has_ft & (mine >= arrays["accept"][plan_of])
@@ -268,16 +347,22 @@ class LanguageIdentifier:
         ruled_out = ~has_ft & other & (p >= arrays["rule_out"][plan_of])
         codes = list(self.plans)
         decided = accepted.copy()
-        for j in np.flatnonzero(rejected | ruled_out):
-            weak = self._claim(texts[j], langs[j], codes[top[j]], few[j])
+        claiming = np.flatnonzero(rejected | ruled_out).tolist()
+        claims = self._claims([texts[j] for j in claiming], [langs[j] for j in claiming],
+                              [codes[top[j]] for j in claiming], [few[j] for j in claiming])
+        for j, weak in zip(claiming, claims, strict=True):
             if weak is None:
                 continue  # no vote: left to the fallbacks
             decided[j] = True
             note = f"; {langs[j]} ruled out" if ruled_out[j] else ""
-            out[j] = (f"looks like {codes[top[j]]} (fasttext {p[j]:.2f}{note})", weak)
-        undecided = np.flatnonzero(~decided)
+            found[j] = (f"looks like {codes[top[j]]} (fasttext {p[j]:.2f}{note})", weak)
+        undecided = np.flatnonzero(~decided).tolist()
         for j, verdict in zip(undecided, self._fallbacks([texts[j] for j in undecided], [langs[j] for j in undecided],
                                                          [few[j] for j in undecided]), strict=True):
+            found[j] = verdict
+        if asked is None:
+            return found
+        for j, verdict in zip(asked.tolist(), found, strict=True):
             out[j] = verdict
         return out
 
@@ -287,13 +372,22 @@ class LanguageIdentifier:
         py3 = [i for i, lang in enumerate(langs) if self.plans[lang].py3langid]
         if py3:
             labels, probs = self.py3_batch.classify([texts[i] for i in py3])
+            claiming = {}  # text number -> the registry language py3langid claims it for, confidently
+            for i, label, p in zip(py3, labels, probs, strict=True):
+                claimed = self.py3_to_code.get(label, label)
+                if label not in self.plans[langs[i]].py3langid and p >= self.plans[langs[i]].reject \
+                        and claimed in self.plans:
+                    claiming[i] = claimed
+            claims = dict(zip(claiming, self._claims([texts[i] for i in claiming], [langs[i] for i in claiming],
+                                                     list(claiming.values()), [few[i] for i in claiming]),
+                              strict=True))
             for i, label, p in zip(py3, labels, probs, strict=True):
                 plan = self.plans[langs[i]]
                 if label in plan.py3langid:
                     continue  # its pick among the registry languages it knows
                 claimed = self.py3_to_code.get(label, label)
                 if p >= plan.reject and claimed in self.plans:
-                    weak = self._claim(texts[i], langs[i], claimed, few[i])
+                    weak = claims[i]
                     if weak is not None:
                         out[i] = (f"looks like {claimed} (py3langid {p:.2f})", weak)
                         continue
@@ -382,16 +476,16 @@ class LanguageIdStep(Step):
         n = len(batch["id"])
         langs = list(batch["lang"])
         fields = field_texts(batch, self.fields, float(self.settings.get("options_min_words", 3)))
-        texts = [t for _, col, _ in fields for t in col]
-        v = self._judge(texts, langs * len(fields), [w for _, _, col in fields for w in col])
+        texts = list(chain.from_iterable(col for _, col, _ in fields))
+        v = self._judge(texts, langs * len(fields), list(chain.from_iterable(col for _, _, col in fields)))
         # the item is judged as a whole: a weak verdict on one field stands only when no other field is native
         names = [name for name, _, _ in fields]
         weak = v.weak.reshape(len(fields), n)
         native = v.native.reshape(len(fields), n).any(axis=0)
         strong: list[str | None] = [None] * n
         first_weak: list[str | None] = [None] * n
-        for k in np.flatnonzero([r is not None for r in v.reasons]):
-            f, i = divmod(int(k), n)
+        for k in [k for k, r in enumerate(v.reasons) if r is not None]:
+            f, i = divmod(k, n)
             chosen = first_weak if weak[f, i] else strong
             if chosen[i] is None:
                 chosen[i] = f"{names[f]}: {v.reasons[k]}, expected {langs[i]}"

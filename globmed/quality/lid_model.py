@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from itertools import repeat
 from pathlib import Path
 
 LID_ENV = "GLOBMED_LID_MODEL"
@@ -58,17 +59,51 @@ class BatchedModel:
     def __init__(self, model) -> None:
         self._model = model
         self._batched = _batch_predict_has_probabilities(model)
+        self._one_line = _native_predict(model)
 
     def predict(self, text, k: int = 1, threshold: float = 0.0):
         if isinstance(text, str) or self._batched:
             return self._model.predict(text, k=k, threshold=threshold)
-        pairs = [self._model.predict(t, k=k, threshold=threshold) for t in text]
-        return [list(labels) for labels, _ in pairs], [list(probs) for _, probs in pairs]
+        one = self._one_line
+        if one is None:
+            pairs = [self._model.predict(t, k=k, threshold=threshold) for t in text]
+            return [list(labels) for labels, _ in pairs], [list(probs) for _, probs in pairs]
+        # what fastText's Python predict does with one line, without its Python around each call
+        pairs = [one(line, k, threshold, "strict") for line in _lines(text)]  # [(probability, label), ...]
+        return [[label for _, label in p] for p in pairs], [[prob for prob, _ in p] for p in pairs]
+
+    def predict_top(self, texts: list[str]) -> tuple[list[str], list[float]]:
+        """The most probable label of each text and its probability (``""`` and 0.0 for a text without one):
+        ``predict(texts, k=1)`` without a list per text (fewer objects for the garbage collector to follow)."""
+        one = self._one_line
+        if one is None or self._batched:
+            labels, probs = self.predict(texts, k=1)
+            return [labs[0] if len(labs) else "" for labs in labels], [float(ps[0]) if len(ps) else 0.0 for ps in probs]
+        no_label = (0.0, "")
+        best = [pairs[0] if pairs else no_label for pairs in map(one, _lines(texts), repeat(1), repeat(0.0),
+                                                                  repeat("strict"))]
+        return [label for _, label in best], [prob for prob, _ in best]
 
     def __getattr__(self, name: str):
         if name.startswith("_"):  # not set yet (copy, unpickling): no recursion through self._model
             raise AttributeError(name)
         return getattr(self._model, name)
+
+
+def _lines(texts: list[str]) -> list[str]:
+    """Each text as the line fastText's compiled predict reads (fastText's Python predict refuses a newline)."""
+    if any("\n" in t for t in texts):
+        raise ValueError("predict processes one line at a time (remove '\\n')")
+    return [t + "\n" for t in texts]
+
+
+def _native_predict(model):
+    """fastText's compiled one-line ``predict(line, k, threshold, on_unicode_error)`` -> ``[(probability,
+    label), ...]`` under the Python model (``model.f``), or None for a model that is not fastText's own."""
+    native = getattr(model, "f", None)
+    if type(native).__module__ != "fasttext_pybind":
+        return None
+    return getattr(native, "predict", None)
 
 
 def _batch_predict_has_probabilities(model) -> bool:

@@ -54,15 +54,17 @@ class BatchPy3:
         self.max_cells = int(max_cells)
         self.tail = int(tail)  # finish a chunk in Python once this few texts are still being walked
 
-        nm = np.asarray(ident.tk_nextmove, dtype=np.int64)
+        nm = np.asarray(ident.tk_nextmove)  # its own (unsigned) integer type: gathered with, not converted
         row = np.asarray(ident.tk_row, dtype=np.int64)
         out = np.asarray(ident.tk_output, dtype=np.int64)
         rowbase = row << 8
         if rowbase.max(initial=0) + 256 > np.iinfo(np.int32).max:
             raise ValueError("DFA too large for int32 indices")
+        if out.size and (out.min() < np.iinfo(np.int32).min or out.max() > np.iinfo(np.int32).max):
+            raise ValueError("DFA feature ids beyond int32")
         # Per transition index (rowbase[state] + byte): the next state's row base and its feature (-1: none).
-        self._nm_rb = rowbase[nm].astype(np.int32)
-        self._nm_out = out[nm].astype(np.int32)
+        self._nm_rb = np.take(rowbase.astype(np.int32), nm)
+        self._nm_out = np.take(out.astype(np.int32), nm)
         self._rb0 = int(rowbase[0])
         self._n_feat = int(ident.nb_ptc.shape[0])
         if out.max(initial=-1) >= self._n_feat:
