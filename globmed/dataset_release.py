@@ -246,7 +246,7 @@ def gate_near_duplicates(loaded: dict[str, Any], definition: Definition | None =
     rest = [(split, tables[split]) for split in ("train", "validation") if split in tables]
     if test is None or not test.num_rows or not rest:
         return GateResult("near_duplicates", [])
-    store = SignatureStore(definition, workers=workers, chunk=20_000)
+    store = SignatureStore(definition, workers=workers)
     cols = ["id", "question", "options", "context"]
     test = test.select(cols)
     others = pa.concat_tables([t.select(cols) for _, t in rest])

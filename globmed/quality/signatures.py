@@ -42,7 +42,7 @@ def _shared(shape: tuple[int, ...], dtype: type) -> np.ndarray:
 class SignatureStore:
     """Signatures of a table's rows, reused for any later table whose ids are a subset."""
 
-    def __init__(self, definition: Definition | None = None, workers: int = 1, chunk: int = 5_000):
+    def __init__(self, definition: Definition | None = None, workers: int = 1, chunk: int = 2_500):
         self.definition = definition or Definition()
         self.workers, self.chunk = workers, chunk
         self.ids: pa.Array | None = None
@@ -61,11 +61,19 @@ class SignatureStore:
         """The signatures as a column (``num_perm`` little-endian uint32 per row) and the duplicate keys."""
         if self.column in table.column_names:  # another step sharing this store asked first
             return {}
-        sig, keys = sketch(comparison_texts(table), self.definition)
+        sig, keys = self._sketch_here(table)  # slices of `chunk` rows: their arrays stay nearer the caches
         width = 4 * self.num_perm
         return {self.column: pa.FixedSizeBinaryArray.from_buffers(
                     pa.binary(width), len(sig), [None, pa.py_buffer(np.ascontiguousarray(sig, dtype="<u4").tobytes())]),
                 HASH_COLUMN: pa.array(keys, pa.uint64())}
+
+    def _sketch_here(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`compute` in this process, whatever ``workers`` says (a build's streaming worker)."""
+        parts = [_sketch_span((table, self.definition), (lo, min(lo + self.chunk, table.num_rows)))
+                 for lo in range(0, table.num_rows, self.chunk)]
+        if not parts:
+            return np.zeros((0, self.num_perm), np.uint32), np.zeros(0, np.uint64)
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def of(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
         """``(signatures, duplicate keys)`` of a table's rows."""
