@@ -161,10 +161,10 @@ class Entry:
         """
         answer_list = [answer] if isinstance(answer, str) else list(answer)
         options = list(options)
-        # positional, in field order (the fields' order above); ids as make_id / make_origin_id make them
+        # positional, in field order (the fields' order above)
         return cls(
-            f"{source}/{lang}/{source_id}",
-            origin_id or f"{source}/{source_id}",
+            make_id(source, lang, source_id),
+            origin_id or make_origin_id(source, source_id),
             lang,
             source,
             task,

@@ -190,7 +190,7 @@ def candidate_pairs(keys: np.ndarray, group: np.ndarray | None = None, workers: 
     from globmed.quality.forked import fork_map
 
     n, bands = keys.shape
-    parts = fork_map(_band_candidates, (keys, group), range(bands), workers if n >= 20_000 else 1)
+    parts = fork_map(_band_candidates, (keys, group), range(bands), workers)
     if not parts:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     return unique_pairs(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), n)

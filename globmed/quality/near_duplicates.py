@@ -259,7 +259,7 @@ def _band_pairs(q_keys: np.ndarray, r_keys: np.ndarray, b: int) -> Iterator[tupl
         start = stop
 
 
-def _close_in_band(state: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float], b: int
+def _close_in_band(state: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float], b: int
                    ) -> tuple[np.ndarray, np.ndarray]:
     """The candidate pairs of band ``b`` whose estimated similarity is at least ``low``."""
     from globmed.quality.minhash import EMPTY, at_least

@@ -36,8 +36,7 @@ class TaskRulesStep(Step):
         if mcq:
             # each distinct option text cleaned once (a batch repeats option phrases)
             try:
-                cleaned = {o: " ".join(o.casefold().split())
-                           for o in dict.fromkeys(chain.from_iterable(options_col[i] for i in mcq))}
+                cleaned = {o: _clean(o) for o in dict.fromkeys(chain.from_iterable(options_col[i] for i in mcq))}
             except (TypeError, AttributeError):  # not text: _mcq says what is wrong
                 cleaned = None
             for i in mcq:
@@ -51,7 +50,7 @@ class TaskRulesStep(Step):
         if cleaned_of is not None:
             cleaned = list(map(cleaned_of.__getitem__, options))
         else:
-            cleaned = [" ".join(o.casefold().split()) for o in options]
+            cleaned = [_clean(o) for o in options]
         if not all(cleaned):
             return "mcq has an empty option"
         if len(set(cleaned)) != n:
@@ -104,3 +103,8 @@ class TranslationRulesStep(TableStep):
                 reasons[i] = (f"translation is {length[i] / length[j]:.2f}x its origin's length "
                               f"(allowed {self.ratio[0]}-{self.ratio[1]})")
         return TableResult([r is None for r in reasons], reasons)
+
+
+def _clean(option: str) -> str:
+    """An option as task_rules compares it: case-folded, whitespace runs as one space."""
+    return " ".join(option.casefold().split())

@@ -61,19 +61,12 @@ class SignatureStore:
         """The signatures as a column (``num_perm`` little-endian uint32 per row) and the duplicate keys."""
         if self.column in table.column_names:  # another step sharing this store asked first
             return {}
-        sig, keys = self._sketch_here(table)  # slices of `chunk` rows: their arrays stay nearer the caches
+        # in this process (a build's streaming worker), in slices of `chunk` rows: nearer the caches
+        sig, keys = self.compute(table, workers=1)
         width = 4 * self.num_perm
         return {self.column: pa.FixedSizeBinaryArray.from_buffers(
                     pa.binary(width), len(sig), [None, pa.py_buffer(np.ascontiguousarray(sig, dtype="<u4").tobytes())]),
                 HASH_COLUMN: pa.array(keys, pa.uint64())}
-
-    def _sketch_here(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`compute` in this process, whatever ``workers`` says (a build's streaming worker)."""
-        parts = [_sketch_span((table, self.definition), (lo, min(lo + self.chunk, table.num_rows)))
-                 for lo in range(0, table.num_rows, self.chunk)]
-        if not parts:
-            return np.zeros((0, self.num_perm), np.uint32), np.zeros(0, np.uint64)
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def of(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
         """``(signatures, duplicate keys)`` of a table's rows."""
@@ -92,17 +85,19 @@ class SignatureStore:
         self.sig, self.hashes = self.compute(table.select(["question", "options", "context"]))
         return self.sig, self.hashes
 
-    def compute(self, texts: list[str] | pa.Table) -> tuple[np.ndarray, np.ndarray]:
-        """``(signatures, keys)`` of raw ``texts`` (normalised here), or of each table row's comparison text."""
+    def compute(self, texts: list[str] | pa.Table, workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(signatures, keys)`` of raw ``texts`` (normalised here), or of each table row's comparison text;
+        in slices of ``chunk`` rows, over ``workers`` processes (default: the store's)."""
+        workers = self.workers if workers is None else workers
         if not isinstance(texts, pa.Table):
             texts = list(texts)
         n = texts.num_rows if isinstance(texts, pa.Table) else len(texts)
         spans = [(lo, min(lo + self.chunk, n)) for lo in range(0, n, self.chunk)]
         # forked workers inherit the table (a pickled slice of an Arrow table carries its whole parent buffers)
         # and write into memory shared with this process (nothing of the size of the signatures is pickled)
-        new = _shared if can_fork(self.workers, len(spans)) else np.empty
+        new = _shared if can_fork(workers, len(spans)) else np.empty
         sig, keys = new((n, self.num_perm), np.uint32), new((n,), np.uint64)
-        fork_map(_sketch_into, (texts, self.definition, sig, keys), spans, self.workers)
+        fork_map(_sketch_into, (texts, self.definition, sig, keys), spans, workers)
         return sig, keys
 
     def describe(self) -> dict[str, Any]:
