@@ -41,7 +41,7 @@ class ExactDedupStep(TableStep):
     name = "exact_dedup"
 
     def describe(self) -> dict[str, Any]:
-        return {"key": "blake2b of the normalised comparison text (globmed.quality.near_duplicates)",
+        return {"key": "XXH3-64 of the normalised comparison text (globmed.quality.near_duplicates)",
                 "scope": "within a language"}
 
     def __init__(self, store: SignatureStore | None = None):

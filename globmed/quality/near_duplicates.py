@@ -35,7 +35,6 @@ per band trade this against the candidates of heavily templated text.
 
 from __future__ import annotations
 
-import hashlib
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -128,10 +127,14 @@ class Normalised:
         return Normalised(self.cp[at], starts)
 
     def hashes(self) -> np.ndarray:
-        """A 64-bit key per text (blake2b of its code points), equal for equal texts (the duplicate key)."""
-        data, starts = self.cp.tobytes(), (self.starts * 4).tolist()
-        return np.fromiter((int.from_bytes(hashlib.blake2b(data[a:b], digest_size=8).digest(), "little")
-                            for a, b in zip(starts[:-1], starts[1:], strict=True)), dtype=np.uint64, count=len(self))
+        """A 64-bit key per text (XXH3-64 of its code points), equal for equal texts (the duplicate key).
+        XXH3 rather than a cryptographic hash: about a tenth of blake2b's time here, and no less apart for
+        texts nobody crafted (a duplicate key is not a security boundary: 64 bits can be forced either way)."""
+        from xxhash import xxh3_64_intdigest
+
+        data, starts = memoryview(np.ascontiguousarray(self.cp)).cast("B"), (self.starts * 4).tolist()
+        return np.fromiter(map(xxh3_64_intdigest, map(data.__getitem__, map(slice, starts[:-1], starts[1:]))),
+                           dtype=np.uint64, count=len(self))
 
 
 def normalise_texts(texts: Sequence[str] | pa.Array | pa.ChunkedArray) -> Normalised:
