@@ -207,7 +207,9 @@ def test_exact_similarity_is_the_jaccard_of_the_shingle_sets_in_every_script():
     small += ["", "a", "abcd", "abcde", "abcdef", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 x"]
     many = ["".join(chr(0x4E00 + rng.randrange(6000)) for _ in range(rng.randint(3, 60))) for _ in range(80)]
     many += [many[0][:-1] + "x", many[1]]
-    for texts in (small, many):
+    # 1024-4095 distinct code points: one packed key per gram, but no room left for the text's number
+    mid = ["".join(chr(0x4E00 + rng.randrange(3000)) for _ in range(rng.randint(3, 60))) for _ in range(200)]
+    for texts in (small, many, mid):
         n = len(texts)
         a = np.array([rng.randrange(n) for _ in range(1500)] + list(range(n)))
         b = np.array([rng.randrange(n) for _ in range(1500)] + list(range(n)))

@@ -347,10 +347,10 @@ def _code_points(texts: Sequence[str] | Normalised) -> tuple[np.ndarray, np.ndar
 
 
 def _gram_matrix(texts: Sequence[str] | Normalised, n: int = NGRAM) -> Any:
-    """A binary sparse matrix, one row per text, one column per distinct character ``n``-gram of the
-    texts: row ``i`` is :func:`shingles` of text ``i``. Grams are keyed EXACTLY (code points numbered
-    within the texts and packed into one 64-bit integer, or two when the texts use more than 4095
-    distinct code points), never hashed."""
+    """A binary sparse matrix in canonical form (each row's columns sorted, none twice), one row per
+    text, one column per distinct character ``n``-gram of the texts: row ``i`` is :func:`shingles` of
+    text ``i``. Grams are keyed EXACTLY (code points numbered within the texts and packed into one
+    64-bit integer, or two when the texts use more than 4095 distinct code points), never hashed."""
     from scipy.sparse import csr_matrix
 
     cp, text_lengths = _code_points(texts)
@@ -363,7 +363,8 @@ def _gram_matrix(texts: Sequence[str] | Normalised, n: int = NGRAM) -> Any:
             np.cumsum(text_lengths) - text_lengths, text_lengths))] = cp
         cp = padded
     grams = lengths - n + 1
-    text_of = np.repeat(np.arange(len(lengths)), grams)
+    rows = len(lengths)
+    text_of = np.repeat(np.arange(rows, dtype=np.int64), grams)
     at = np.repeat(starts[:-1] - np.concatenate([[0], np.cumsum(grams)[:-1]]), grams) + np.arange(len(text_of))
     present = np.zeros(int(cp.max()) + 2 if len(cp) else 1, bool)  # code points numbered without a sort
     present[cp] = True
@@ -377,6 +378,19 @@ def _gram_matrix(texts: Sequence[str] | Normalised, n: int = NGRAM) -> Any:
             gram |= code[k: k + m]
         gram = gram[at]
         width = 1 << (n * bits)
+        if n * bits + max(1, (rows - 1).bit_length()) <= 63:
+            # the text's number above its packed grams: one numpy sort makes the canonical form (scipy's
+            # per-row sort of (column, value) pairs takes about twice as long)
+            gram |= text_of << (n * bits)
+            gram.sort()
+            new = np.empty(len(gram), bool)
+            new[:1] = True
+            np.not_equal(gram[1:], gram[:-1], out=new[1:])
+            gram = gram[new]
+            indptr = np.zeros(rows + 1, np.int64)
+            np.cumsum(np.bincount(gram >> (n * bits), minlength=rows), out=indptr[1:])
+            gram &= width - 1
+            return csr_matrix((np.ones(len(gram), np.float32), gram, indptr), shape=(rows, width))
     else:  # many distinct code points: two exact keys, numbered by one sort
         hi = (code[at] << 42) | (code[at + 1] << 21) | code[at + 2]
         lo = (code[at + 3] << 21) | code[at + 4] if n == 5 else np.zeros(len(at), np.int64)
@@ -386,18 +400,40 @@ def _gram_matrix(texts: Sequence[str] | Normalised, n: int = NGRAM) -> Any:
         gram = np.empty(len(order), np.int64)
         gram[order] = np.cumsum(new) - 1
         width = int(gram.max()) + 1 if len(gram) else 1
-    m = csr_matrix((np.ones(len(gram), np.float32), (text_of, gram)), shape=(len(lengths), width))
+    m = csr_matrix((np.ones(len(gram), np.float32), (text_of, gram)), shape=(rows, width))
     m.sum_duplicates()
     m.data[:] = 1.0
     return m
 
 
+def _pair_order(a: np.ndarray, b: np.ndarray, same: bool) -> np.ndarray:
+    """An order of the pairs that keeps those sharing rows together (reverse Cuthill-McKee over the
+    graph whose edges are the pairs), so that a slice of them reads and shingles fewer distinct rows;
+    by ``a`` then ``b`` without scipy. The similarities do not depend on it."""
+    try:
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import reverse_cuthill_mckee
+    except ImportError:
+        return np.lexsort((b, a))
+    if len(a) < 2:
+        return np.arange(len(a))
+    nodes, at = np.unique(np.concatenate([a, b if same else b + int(a.max()) + 1]), return_inverse=True)
+    x, y = at[: len(a)], at[len(a):]
+    graph = coo_matrix((np.ones(2 * len(a), np.int8), (np.concatenate([x, y]), np.concatenate([y, x]))),
+                       shape=(len(nodes), len(nodes))).tocsr()
+    place = np.empty(len(nodes), np.int64)
+    place[reverse_cuthill_mckee(graph, symmetric_mode=True)] = np.arange(len(nodes))
+    px, py = place[x], place[y]
+    return np.lexsort((np.maximum(px, py), np.minimum(px, py)))
+
+
 def exact_similarity(a: np.ndarray, b: np.ndarray, texts_a: Any, texts_b: Any, chunk: int = 4_000,
                      sparse: bool | None = None, workers: int = 1) -> np.ndarray:
     """The exact Jaccard of the shingle sets of each pair ``(a[i], b[i])``; ``texts_a(rows)`` and
-    ``texts_b(rows)`` give normalised texts. Per slice of ``chunk`` pairs (sorted by ``a``), in
-    bounded memory, the slices in up to ``workers`` forked processes. ``sparse`` (default: when scipy
-    is installed): the slice's gram sets as one sparse binary matrix (:func:`_gram_matrix`), a pair's
+    ``texts_b(rows)`` give normalised texts (the same function: rows of one table, each read once per
+    slice). Per slice of ``chunk`` pairs (pairs sharing rows kept together: :func:`_pair_order`), in
+    bounded memory, the slices in up to ``workers`` forked processes. ``sparse`` (default: when scipy is
+    installed): the slice's gram sets as one sparse binary matrix (:func:`_gram_matrix`), a pair's
     intersection the dot product of its two rows; else Python sets. Both give exactly
     ``jaccard(shingles(x), shingles(y))``."""
 
@@ -408,8 +444,9 @@ def exact_similarity(a: np.ndarray, b: np.ndarray, texts_a: Any, texts_b: Any, c
             sparse = True
         except ImportError:
             sparse = False
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
     out = np.zeros(len(a), dtype=np.float64)
-    order = np.lexsort((b, a))
+    order = _pair_order(a, b, texts_a is texts_b)
     starts = range(0, len(order), chunk)
     parts = fork_map(_slice_similarity, (a, b, order, chunk, texts_a, texts_b, sparse), starts, workers)
     for lo, part in zip(starts, parts, strict=True):
@@ -421,21 +458,25 @@ def _slice_similarity(state: tuple, lo: int) -> np.ndarray:
     """:func:`exact_similarity` of the pairs ``order[lo: lo + chunk]``."""
     a, b, order, chunk, texts_a, texts_b, sparse = state
     at = order[lo: lo + chunk]
+    if texts_a is texts_b:  # one side: a row in both columns is read once
+        rows, where = np.unique(np.concatenate([a[at], b[at]]), return_inverse=True)
+        texts = texts_a(rows)
+        x, y = where.reshape(-1)[: len(at)], where.reshape(-1)[len(at):]
+        return (_sparse_jaccard if sparse else _set_jaccard)(texts, x, y)
     a_rows, a_at = np.unique(a[at], return_inverse=True)
     b_rows, b_at = np.unique(b[at], return_inverse=True)
     left, right = texts_a(a_rows), texts_b(b_rows)
-    return (_sparse_jaccard if sparse else _set_jaccard)(left, right, a_at.reshape(-1), b_at.reshape(-1))
-
-
-def _sparse_jaccard(left: list[str] | Normalised, right: list[str] | Normalised, x: np.ndarray, y: np.ndarray
-                    ) -> np.ndarray:
     if isinstance(left, Normalised) and isinstance(right, Normalised):
-        both = Normalised(np.concatenate([left.cp, right.cp]), np.concatenate([left.starts, right.starts[1:] + left.starts[-1]]))
+        both = Normalised(np.concatenate([left.cp, right.cp]),
+                          np.concatenate([left.starts, right.starts[1:] + left.starts[-1]]))
     else:
         both = [*_strings(left), *_strings(right)]
-    m = _gram_matrix(both)
+    return (_sparse_jaccard if sparse else _set_jaccard)(both, a_at.reshape(-1), len(left) + b_at.reshape(-1))
+
+
+def _sparse_jaccard(texts: list[str] | Normalised, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    m = _gram_matrix(texts)
     size = np.diff(m.indptr).astype(np.float64)
-    y = len(left) + y
     inter = np.asarray(m[x].multiply(m[y]).sum(axis=1)).ravel()
     union = size[x] + size[y] - inter
     return np.divide(inter, union, out=np.ones(len(x)), where=union > 0)
@@ -445,10 +486,9 @@ def _strings(texts: list[str] | Normalised) -> list[str]:
     return texts.texts() if isinstance(texts, Normalised) else texts
 
 
-def _set_jaccard(left: list[str] | Normalised, right: list[str] | Normalised, x: np.ndarray, y: np.ndarray
-                 ) -> np.ndarray:
-    a_sh, b_sh = [shingles(t) for t in _strings(left)], [shingles(t) for t in _strings(right)]
-    return np.array([jaccard(a_sh[i], b_sh[j]) for i, j in zip(x.tolist(), y.tolist(), strict=True)], dtype=np.float64)
+def _set_jaccard(texts: list[str] | Normalised, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    sh = [shingles(t) for t in _strings(texts)]
+    return np.array([jaccard(sh[i], sh[j]) for i, j in zip(x.tolist(), y.tolist(), strict=True)], dtype=np.float64)
 
 
 def first_match(q: np.ndarray, r: np.ndarray, sim: np.ndarray) -> dict[int, tuple[int, float]]:
