@@ -79,11 +79,25 @@ def _normalise_by_hand(text: str) -> str:
 def test_a_batch_is_normalised_as_each_text_by_hand():
     """The vectorised pass over a whole batch: full-width forms, marks, letters outside the basic plane,
     NUL and other controls, runs of spaces and punctuation at either end, empty texts."""
+    from globmed.quality.near_duplicates import _folded
+
     rng = random.Random(5)
-    alphabet = [*"ab  ,.!?\x00\t\n-ＡＢ１ｚ、。糖尿病éọ", "e\u0301", "\U0001D518", "\U0001F600", "  ", "Ω"]
+    alphabet = [*"ab  ,.!?\x00\t\n-ＡＢ１ｚ、。糖尿病éọABZÉЖΩΣİ", "e\u0301", "E\u0301", "\U0001D518", "\U0001F600",
+                "\U0001E900", "  ", "ΑΣ ", "Ⅻ", "Ⓐ", "ǅ"]
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(3000)]
-    texts += ["", " ", "\x00", "a\x00 b", " a ", "ａ", "x" * 5000]
-    for batch in (texts, [t.replace("\x00", "") for t in texts], texts[:1], []):
+    texts += ["", " ", "\x00", "a\x00 b", " a ", "ａ", "x" * 5000, "ΟΔΟΣ ΟΔΟΣ.", "İSTANBUL"]
+    # without the code points that need a whole text's str.lower() (beyond the basic plane, İ, Σ): the
+    # batch is lower-cased by one table look-up; with them, text by text
+    plain = [t.translate({ord("Σ"): None, ord("İ"): None}) for t in texts if max(t, default="a") < "\uffff"]
+    assert _folded(np.frombuffer("\x00".join(plain).encode("utf-32-le"), np.uint32)) is not None
+    for batch in (texts, [t.replace("\x00", "") for t in texts], plain, [t.replace("\x00", "") for t in plain],
+                  texts[:1], texts[-2:], []):
+        assert normalise_texts(batch).texts() == [_normalise_by_hand(t) for t in batch]
+    # every code point of the basic plane (but surrogates) in context, by the table where it can be
+    every = [f"Ab{chr(c)}{chr(c)}Z" for c in range(1, 0xFFFF) if not 0xD800 <= c < 0xE000]
+    table = [t for t in every if t[2] not in "Σİ"]
+    assert _folded(np.frombuffer("\x00".join(table).encode("utf-32-le"), np.uint32)) is not None
+    for batch in (every, table):
         assert normalise_texts(batch).texts() == [_normalise_by_hand(t) for t in batch]
 
 

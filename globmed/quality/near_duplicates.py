@@ -137,27 +137,72 @@ class Normalised:
                            dtype=np.uint64, count=len(self))
 
 
+_FOLD: np.ndarray | None = None
+_SPECIAL = np.uint32(0xFFFFFFFF)
+_KEPT = np.uint32(0x80000000)
+
+
+def _fold_table() -> np.ndarray:
+    """Per basic-plane code point ``c``: ``chr(c).lower()`` with full-width ASCII forms as ASCII, bit 31 set
+    when that is kept (a letter, mark or digit); :data:`_SPECIAL` where a text's ``str.lower()`` can differ
+    from its code points' own mappings (U+0130 lower-cases to two code points, U+03A3 to final or
+    medial sigma by context) and for U+FFFF, which stands for any code point beyond the plane."""
+    global _FOLD
+    if _FOLD is None:
+        fold = np.empty(0x10000, np.uint32)
+        for c in range(0x10000):
+            low = chr(c).lower()
+            if len(low) != 1 or c in (0x3A3, 0xFFFF):
+                fold[c] = _SPECIAL
+                continue
+            o = ord(low)
+            o = o - 0xFEE0 if 0xFF01 <= o <= 0xFF5E else o
+            fold[c] = o | (int(_KEPT) if unicodedata.category(chr(o))[0] in "LMN" else 0)
+        _FOLD = fold
+    return _FOLD
+
+
+def _folded(cp: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(lower-cased code points with full-width ASCII as ASCII, kept)`` by one table look-up, or None
+    when a code point needs a whole text's ``str.lower()`` (see :func:`_fold_table`)."""
+    if not len(cp) or cp.max() >= 0xFFFF:
+        return None
+    folded = _fold_table()[cp]
+    if (folded == _SPECIAL).any():
+        return None
+    keep = folded >= _KEPT
+    folded &= ~_KEPT
+    return folded, keep
+
+
 def normalise_texts(texts: Sequence[str] | pa.Array | pa.ChunkedArray) -> Normalised:
     """Unicode NFC, lower case, full-width ASCII forms as ASCII, every run of characters that are not
     letters, marks or digits as one space, no space at either end: one pass over all code points."""
 
     if isinstance(texts, pa.Array | pa.ChunkedArray):
         texts = pc.fill_null(texts.cast(pa.string()), "").to_pylist()
-    texts = [unicodedata.normalize("NFC", t).lower() for t in texts]
+    texts = [unicodedata.normalize("NFC", t) for t in texts]
     if not texts:
         return Normalised(np.zeros(0, np.uint32), np.zeros(1, np.int64))
-    cp = np.frombuffer("\x00".join([*texts, ""]).encode("utf-32-le"), dtype=np.uint32)  # each text, then a 0
+    joined = "\x00".join([*texts, ""])  # each text, then a 0
+    folded = _folded(np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32))
+    if folded is not None:  # lower case and full-width forms by code point: Python's str.lower() is the slow part
+        cp, keep = folded
+    else:  # a code point beyond the plane, or one str.lower() maps by context: each text's str.lower()
+        texts = [t.lower() for t in texts]
+        joined = "\x00".join([*texts, ""])
+        cp = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+        if cp.max() >= 0xFF01:
+            wide = (cp - np.uint32(0xFF01)) <= np.uint32(0xFF5E - 0xFF01)  # ＡＢＣ１２３ -> abc123 (lower-cased above)
+            if wide.any():
+                cp = np.where(wide, cp - np.uint32(0xFEE0), cp)
+        keep = _keeps(cp)  # a 0 (the separator after each text, or one inside a text) is not kept
     seps = np.cumsum(np.fromiter(map(len, texts), np.int64, count=len(texts)) + 1) - 1
-    if cp.max() >= 0xFF01:
-        wide = (cp - np.uint32(0xFF01)) <= np.uint32(0xFF5E - 0xFF01)  # ＡＢＣ１２３ -> abc123 (lower-cased above)
-        if wide.any():
-            cp = np.where(wide, cp - np.uint32(0xFEE0), cp)
-    keep = _keeps(cp)  # a 0 (the separator after each text, or one inside a text) is not kept
     # the first of a run of other characters becomes one space when it follows a kept character
     one_space = np.empty(len(cp), dtype=bool)
     one_space[0] = False
     np.greater(keep[:-1], keep[1:], out=one_space[1:])
-    if any("\x00" in t for t in texts):
+    if joined.count("\x00") > len(texts):  # a 0 inside a text too
         one_space[cp == 0] = False
     else:
         one_space[seps] = False
