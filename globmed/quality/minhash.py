@@ -92,7 +92,7 @@ def codepoint_signatures(cp: np.ndarray, n: int, *, k: int = 5, num_perm: int = 
         rows = seps[: m][valid]
         bits = int(np.log2(num_perm))
         rows *= num_perm
-        rows += (h >> np.uint32(32 - bits)).astype(index)
+        np.add(rows, h >> np.uint32(32 - bits), out=rows, casting="unsafe")  # the bin: below num_perm
         h &= np.uint32((1 << (32 - bits)) - 1)  # never EMPTY
         np.minimum.at(sig, rows, h)
     sig = sig.reshape(n, num_perm)
@@ -101,23 +101,27 @@ def codepoint_signatures(cp: np.ndarray, n: int, *, k: int = 5, num_perm: int = 
 
 
 def _densify(sig: np.ndarray) -> None:
-    empty = sig == EMPTY
-    rows = np.flatnonzero(empty.any(axis=1) & ~empty.all(axis=1))
-    if not len(rows):
+    """Fill each empty bin of a row that has some shingles from the first non-empty bin after it
+    (cyclically), mixed with the distance; only the empty bins are visited."""
+    n, num_perm = sig.shape
+    flat = sig.reshape(-1)
+    holes = np.flatnonzero(flat == EMPTY)
+    if not len(holes):
         return
-    sub, hole = sig[rows], empty[rows]
-    num_perm = sig.shape[1]
-    filled = sub.copy()
-    todo = hole.copy()
+    row_of = holes // num_perm
+    holes = holes[np.bincount(row_of, minlength=n)[row_of] < num_perm]  # a row with no shingle stays empty
+    base, col = holes - holes % num_perm, holes % num_perm
+    fill = np.empty(len(holes), np.uint32)
+    todo = np.arange(len(holes))
     for shift in range(1, num_perm):
-        if not todo.any():
+        if not len(todo):
             break
-        donor = np.roll(sub, -shift, axis=1)
-        ok = todo & (donor != EMPTY)
-        filled[ok] = (donor[ok].astype(np.uint64) * np.uint64(2654435761 + 2 * shift) % np.uint64(0xFFFFFFFE)
-                      ).astype(np.uint32)
-        todo &= ~ok
-    sig[rows] = filled
+        donor = flat[base[todo] + (col[todo] + shift) % num_perm]  # the bins as they were: fills are written after
+        ok = donor != EMPTY
+        fill[todo[ok]] = (donor[ok].astype(np.uint64) * np.uint64(2654435761 + 2 * shift) % np.uint64(0xFFFFFFFE)
+                          ).astype(np.uint32)
+        todo = todo[~ok]
+    flat[holes] = fill
 
 
 def band_keys(sig: np.ndarray, bands: int) -> np.ndarray:
