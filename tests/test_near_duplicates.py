@@ -280,3 +280,30 @@ def test_fork_map_keeps_order_shares_state_and_runs_in_place_when_it_cannot_fork
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(1) as pool:  # a daemon (a build's shard worker) cannot start processes: in place
         assert pool.apply(can_fork, (2, 5)) is False
+
+
+def _densify_by_rolling(sig: np.ndarray) -> np.ndarray:
+    """Rotation densification written the plain way: each empty bin of a row with some shingles takes the
+    first non-empty bin after it (cyclically) in the row as it was, mixed with the distance."""
+    from globmed.quality.minhash import EMPTY
+
+    out = sig.copy()
+    for r, row in enumerate(sig):
+        if (row == EMPTY).all():
+            continue
+        for c in np.flatnonzero(row == EMPTY):
+            shift = next(s for s in range(1, len(row)) if row[(c + s) % len(row)] != EMPTY)
+            out[r, c] = int(row[(c + shift) % len(row)]) * (2654435761 + 2 * shift) % 0xFFFFFFFE
+    return out
+
+
+def test_densification_fills_each_empty_bin_from_the_next_non_empty_one():
+    from globmed.quality.minhash import EMPTY, _densify
+
+    rng = np.random.default_rng(2)
+    sig = rng.integers(0, 2**25, (300, 32)).astype(np.uint32)
+    sig[rng.random(sig.shape) < 0.6] = EMPTY  # runs of empty bins, wrapping around the row's end too
+    sig[5], sig[7, :31] = EMPTY, EMPTY  # a row without shingles stays empty; one bin feeds a whole row
+    want = _densify_by_rolling(sig)
+    _densify(sig)
+    assert np.array_equal(sig, want) and (sig[5] == EMPTY).all() and not (sig[7] == EMPTY).any()
