@@ -283,12 +283,26 @@ class Side:
     applied)."""
 
 
+def _runs_of(sorted_keys: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(first position, count)`` of each query's run of equal keys in ``sorted_keys`` (count 0: none).
+    One binary search per query among the distinct keys: half the time of a left and a right search."""
+    if not len(sorted_keys):
+        return np.zeros(len(queries), np.int64), np.zeros(len(queries), np.int64)
+    new = np.empty(len(sorted_keys), bool)
+    new[0] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new[1:])
+    first = np.flatnonzero(new)
+    distinct, runs = sorted_keys[first], np.diff(np.append(first, len(sorted_keys)))
+    at = np.searchsorted(distinct, queries)
+    at[at == len(distinct)] = 0
+    hit = distinct[at] == queries
+    return np.where(hit, first[at], 0), np.where(hit, runs[at], 0)
+
+
 def _band_pairs(q_keys: np.ndarray, r_keys: np.ndarray, b: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Every (query row, ref row) sharing their key of band ``b``, in bounded slices of query rows."""
     order = np.argsort(r_keys[:, b], kind="stable")
-    sorted_keys = r_keys[order, b]
-    lo = np.searchsorted(sorted_keys, q_keys[:, b], "left")
-    count = np.searchsorted(sorted_keys, q_keys[:, b], "right") - lo
+    lo, count = _runs_of(r_keys[order, b], q_keys[:, b])
     hit = np.flatnonzero(count)
     if not len(hit):
         return
@@ -332,9 +346,7 @@ def find_pairs(query: Side, ref: Side, definition: Definition, workers: int = 1
     if len(query.hashes) and len(ref.hashes):
         # duplicates: equal normalised texts (also the only way texts of under 5 characters match)
         order = np.argsort(ref.hashes, kind="stable")
-        sorted_h = ref.hashes[order]
-        lo = np.searchsorted(sorted_h, query.hashes, "left")
-        count = np.searchsorted(sorted_h, query.hashes, "right") - lo
+        lo, count = _runs_of(ref.hashes[order], query.hashes)
         qi = np.repeat(np.arange(len(query.hashes)), count)
         first = np.repeat(np.cumsum(count) - count, count)
         found_q.append(qi)
