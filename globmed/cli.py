@@ -47,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
+    if args.command in ("build", "release", "demo"):  # numpy-heavy: freed arrays' pages are reused, not re-faulted
+        from globmed.allocator import keep_freed_memory
+
+        keep_freed_memory()
     try:
         return int(args.func(args) or 0)
     except GlobmedError as exc:
