@@ -36,6 +36,7 @@ from globmed.errors import GlobmedError
 from globmed.languages import get_language, registry
 from globmed.pipeline import Batch, Step, StepResult
 from globmed.quality.config import QualityConfig
+from globmed.quality.lid_model import TopLabels
 from globmed.quality.lid_parts import (
     LATIN_WORD,
     LID_ENV,
@@ -120,6 +121,7 @@ class LanguageIdentifier:
         self._py3_batch = None
         self._memo: dict[tuple[str, str], str | None] = {}
         self.memo_size = 200_000
+        self._top = TopLabels()  # fastText's top label of each line (k = 1), each distinct line once
         plans = list(self.plans.values())
         self._plan_index = {p.code: i for i, p in enumerate(plans)}
         self._arrays = {
@@ -317,18 +319,15 @@ class LanguageIdentifier:
             return out
         # fastText reads each distinct line once (a text can come with two languages, or as weak and not)
         lines = [t.replace("\n", " ") for t in texts]
-        distinct = list(dict.fromkeys(lines))
         # fastText label -> plan number of its registry language (-1: not a registry language)
         code_of = self._label_plans
         if k == 1:
-            best, best_p = self.model.predict_top(distinct)
-            if len(distinct) < n:
-                where = {line: j for j, line in enumerate(distinct)}
-                best, best_p = [best[where[line]] for line in lines], [best_p[where[line]] for line in lines]
+            best, best_p = self._top(self.model, lines)
             top = np.fromiter(map(code_of.get, best, repeat(-1)), np.int64, count=n)
             p = np.array(best_p, np.float64)
             mine = np.where(top == plan_of, p, 0.0)
         else:
+            distinct = list(dict.fromkeys(lines))
             labels, probs = self.model.predict(distinct, k=k)
             if len(distinct) < n:
                 where = {line: j for j, line in enumerate(distinct)}
