@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from itertools import compress
 from pathlib import Path
 
 import numpy as np
@@ -121,3 +122,27 @@ def field_texts(batch: Batch, fields: list[str], options_min_words: float = 3) -
         else:
             out.append((name, list(batch[name]), [0.0] * len(batch[name])))
     return out
+
+
+def item_reasons(v: FieldVerdicts, names: list[str], langs: list[str]) -> list[str | None]:
+    """Per row, why it goes (``None``: kept), from the verdicts on its fields (``v``: field ``f`` of row ``i`` is
+    text ``f * rows + i``). The item is judged as a whole: the first strong verdict of its fields in order, else
+    the first weak one, unless another field was found native."""
+    n = len(langs)
+    weak = v.weak.reshape(len(names), n)
+    native = v.native.reshape(len(names), n).any(axis=0).tolist()
+    strong: dict[int, str] = {}  # (few rows have a reason: dictionaries of them, not lists of every row)
+    first_weak: dict[int, str] = {}
+    found = v.reasons
+    for k in compress(range(len(found)), found):  # the texts with a reason (never an empty string)
+        f, i = divmod(k, n)
+        chosen = first_weak if weak[f, i] else strong
+        if i not in chosen:
+            chosen[i] = f"{names[f]}: {found[k]}, expected {langs[i]}"
+    reasons: list[str | None] = [None] * n
+    for i, w in first_weak.items():
+        if not native[i]:
+            reasons[i] = w
+    for i, s in strong.items():
+        reasons[i] = s
+    return reasons
