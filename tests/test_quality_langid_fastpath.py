@@ -206,3 +206,16 @@ def test_the_step_is_its_fields_judged_alone(config):
     assert result.reasons == expected
     assert result.keep == [r is None for r in expected]
     assert 5 < sum(r is not None for r in expected) < len(rows)
+
+
+def test_py3langid_is_loaded_once_when_the_step_is_made(config):
+    """Made in a build's main process, the identifier's py3langid model is what its forked workers inherit:
+    a second identifier (a pool worker's, another step's) loads nothing."""
+    from globmed.quality.lid_parts import py3langid_batch
+
+    first = LanguageIdentifier(config, ["en", "fr"])
+    assert first._py3_batch is not None  # loaded by the constructor, not by the first batch
+    loads = py3langid_batch.cache_info().misses
+    second = LanguageIdentifier(config, ["fr", "sw"])
+    assert second.py3_batch is first.py3_batch and py3langid_batch.cache_info().misses == loads
+    assert second.py3.classify("Le patient présente une fièvre depuis cinq jours.")[0] == "fr"

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import multiprocessing
 import weakref
+from contextlib import suppress
 from itertools import chain, compress, repeat
 from typing import Any
 
@@ -46,6 +47,7 @@ from globmed.quality.lid_parts import (
     field_texts,
     item_reasons,
     load_fasttext,
+    py3langid_batch,
     script_tables,
 )
 from globmed.quality.script_counts import row_counts, script_classes, script_counts
@@ -118,8 +120,10 @@ class LanguageIdentifier:
                 self.py3_to_code[label] = lang.code
             for label in lang.lid_labels("langdetect"):
                 self.ld_to_code[label] = lang.code
-        self._py3 = None
         self._py3_batch = None
+        if any(self.plans[c].py3langid for c in self.langs):  # loaded now: forked build workers inherit it
+            with suppress(ImportError):  # (else reported where it is needed)
+                self._py3_batch = py3langid_batch(tuple(sorted(self.py3_to_code)))
         self._memo: dict[tuple[str, str], str | None] = {}
         self.memo_size = 200_000
         plans = list(self.plans.values())
@@ -159,21 +163,13 @@ class LanguageIdentifier:
     def py3_batch(self):
         """py3langid over whole batches (vectorised; the same results as its ``classify``)."""
         if self._py3_batch is None:
-            from globmed.quality.py3batch import BatchPy3
-
-            self._py3_batch = BatchPy3(self.py3)
+            self._py3_batch = py3langid_batch(tuple(sorted(self.py3_to_code)))
         return self._py3_batch
 
     @property
     def py3(self):
-        if self._py3 is None:
-            from py3langid.langid import MODEL_FILE
-            from py3langid.langid import LanguageIdentifier as Py3
-
-            ident = Py3.from_model_file(MODEL_FILE, norm_probs=True)
-            ident.set_languages(sorted(self.py3_to_code))
-            self._py3 = ident
-        return self._py3
+        """py3langid's own identifier, restricted to the registry's labels."""
+        return self.py3_batch.ident
 
     def check(self, texts: list[str], langs: list[str]) -> list[str | None]:
         """The reason each text is not in its language (``None``: kept), weak verdicts included."""

@@ -46,6 +46,22 @@ def load_fasttext(path: Path | None):
 
 
 @cache
+def py3langid_batch(labels: tuple[str, ...]):
+    """py3langid's identifier restricted to ``labels``, as a :class:`~globmed.quality.py3batch.BatchPy3`
+    (``.ident``: py3langid's own), loaded once per process: about 1 s of CPU (its LZMA-packed model, scipy, the
+    DFA tables), so a build loads it in its main process, when the step is made, and its forked workers
+    inherit it rather than each loading its own."""
+    from py3langid.langid import MODEL_FILE
+    from py3langid.langid import LanguageIdentifier as Py3
+
+    from globmed.quality.py3batch import BatchPy3
+
+    ident = Py3.from_model_file(MODEL_FILE, norm_probs=True)
+    ident.set_languages(list(labels))
+    return BatchPy3(ident)
+
+
+@cache
 def script_tables(scripts_key: tuple) -> tuple[np.ndarray, dict[str, int]]:
     """Row 0: is the BMP code point a letter; row i: is it a letter of script i."""
     names = [name for name, _ in scripts_key]
