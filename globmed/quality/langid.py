@@ -242,10 +242,10 @@ class LanguageIdentifier:
         if len(memo) + len(new) > self.memo_size:  # bounded: start over rather than grow
             memo.clear()
         memo.update(zip(new, identified, strict=True))
-        # most verdicts are (None, False): only the others (a reason: a non-empty string) are written
+        # most verdicts are (None, False): only the others are written
         verdicts = list(map(found.__getitem__, keys))
         has_reason = off_script.copy()
-        for j in compress(range(len(verdicts)), [reason for reason, _ in verdicts]):
+        for j in compress(range(len(verdicts)), [reason is not None for reason, _ in verdicts]):
             i = rows[j]
             reasons[i], weak[i] = verdicts[j]
             has_reason[i] = True

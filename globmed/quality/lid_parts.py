@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from itertools import compress
+from itertools import compress, repeat
+from operator import is_not
 from pathlib import Path
 
 import numpy as np
@@ -150,7 +151,7 @@ def item_reasons(v: FieldVerdicts, names: list[str], langs: list[str]) -> list[s
     strong: dict[int, str] = {}  # (few rows have a reason: dictionaries of them, not lists of every row)
     first_weak: dict[int, str] = {}
     found = v.reasons
-    for k in compress(range(len(found)), found):  # the texts with a reason (never an empty string)
+    for k in compress(range(len(found)), map(is_not, found, repeat(None))):  # the texts with a reason
         f, i = divmod(k, n)
         chosen = first_weak if weak[f, i] else strong
         if i not in chosen:
