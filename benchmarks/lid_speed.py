@@ -8,11 +8,13 @@ prints one line:
 
     entries=N lid_cpu_s=X us_per_entry=Y fasttext_calls=Z init_cpu_s=W removed=R
 
-lid_cpu_s: CPU time (``time.process_time``) of the step's calls, including what the first call
-loads (py3langid's model, which each build worker loads for itself); init_cpu_s: building the step
-(the fastText model, the script tables), which a build pays once in its main process; fasttext_calls:
-texts sent to fastText's predict; removed: rows the step rejected. fastText's predict is bound by
-memory latency, so the figures move with what else runs on the machine: repeat and take the least.
+lid_cpu_s: CPU time (``time.process_time``) of the step's calls, what each of a build's shard workers
+spends; init_cpu_s: building the step (the fastText model, py3langid's model and its batch tables, the
+script tables), which a build pays once in its main process and its forked workers inherit (earlier,
+py3langid's model was loaded by the first call, in each worker, and counted in lid_cpu_s);
+fasttext_calls: texts sent to fastText's predict; removed: rows the step rejected. fastText's predict
+is bound by memory latency, so the figures move with what else runs on the machine: repeat and take
+the least.
 
     python benchmarks/lid_speed.py --n 100000
     python benchmarks/lid_speed.py --source DIR     # a folder written before (the generation is untimed too)

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import multiprocessing
 import weakref
-from itertools import chain, repeat
+from contextlib import suppress
+from itertools import chain, compress, repeat
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,7 @@ from globmed.errors import GlobmedError
 from globmed.languages import get_language, registry
 from globmed.pipeline import Batch, Step, StepResult
 from globmed.quality.config import QualityConfig
+from globmed.quality.lid_model import top_labels
 from globmed.quality.lid_parts import (
     LATIN_WORD,
     LID_ENV,
@@ -43,7 +45,9 @@ from globmed.quality.lid_parts import (
     LangPlan,
     default_model_path,
     field_texts,
+    item_reasons,
     load_fasttext,
+    py3langid_batch,
     script_tables,
 )
 from globmed.quality.script_counts import row_counts, script_classes, script_counts
@@ -116,8 +120,10 @@ class LanguageIdentifier:
                 self.py3_to_code[label] = lang.code
             for label in lang.lid_labels("langdetect"):
                 self.ld_to_code[label] = lang.code
-        self._py3 = None
         self._py3_batch = None
+        if any(self.plans[c].py3langid for c in self.langs):  # loaded now: forked build workers inherit it
+            with suppress(ImportError):  # (else reported where it is needed)
+                self._py3_batch = py3langid_batch(tuple(sorted(self.py3_to_code)))
         self._memo: dict[tuple[str, str], str | None] = {}
         self.memo_size = 200_000
         plans = list(self.plans.values())
@@ -157,21 +163,13 @@ class LanguageIdentifier:
     def py3_batch(self):
         """py3langid over whole batches (vectorised; the same results as its ``classify``)."""
         if self._py3_batch is None:
-            from globmed.quality.py3batch import BatchPy3
-
-            self._py3_batch = BatchPy3(self.py3)
+            self._py3_batch = py3langid_batch(tuple(sorted(self.py3_to_code)))
         return self._py3_batch
 
     @property
     def py3(self):
-        if self._py3 is None:
-            from py3langid.langid import MODEL_FILE
-            from py3langid.langid import LanguageIdentifier as Py3
-
-            ident = Py3.from_model_file(MODEL_FILE, norm_probs=True)
-            ident.set_languages(sorted(self.py3_to_code))
-            self._py3 = ident
-        return self._py3
+        """py3langid's own identifier, restricted to the registry's labels."""
+        return self.py3_batch.ident
 
     def check(self, texts: list[str], langs: list[str]) -> list[str | None]:
         """The reason each text is not in its language (``None``: kept), weak verdicts included."""
@@ -226,11 +224,12 @@ class LanguageIdentifier:
         m, memo, sub = self.max_chars, self._memo, LATIN_WORD.sub
         rows = todo.tolist()
         few_rows = few[todo].tolist()
-        seen = [(sub(" ", texts[i][:4 * m]) if s else texts[i])[:m]
-                for i, s in zip(rows, strip[todo].tolist(), strict=True)]
+        seen = [t[:m] for t in map(texts.__getitem__, rows)]
+        for j in np.flatnonzero(strip[todo]).tolist():
+            seen[j] = sub(" ", texts[rows[j]][:4 * m])[:m]
         if len(distinct_langs) == 1:
             tail = (f"\0{langs[0]}\0" + "0", f"\0{langs[0]}\0" + "1")
-            keys = [t + tail[f] for t, f in zip(seen, few_rows, strict=True)]
+            keys = list(map(str.__add__, seen, map(tail.__getitem__, few_rows)))
         else:
             tails = {lang: (f"\0{lang}\0" + "0", f"\0{lang}\0" + "1") for lang in distinct_langs}
             keys = [t + tails[langs[i]][f] for t, i, f in zip(seen, rows, few_rows, strict=True)]
@@ -238,18 +237,18 @@ class LanguageIdentifier:
         found = {key: memo[key] for key in first if key in memo}
         new = [key for key in first if key not in found]
         at = [first[key] for key in new]
-        found.update(zip(new, self._identify([seen[j] for j in at], [langs[rows[j]] for j in at],
-                                             [few_rows[j] for j in at]), strict=True))
+        identified = self._identify([seen[j] for j in at], [langs[rows[j]] for j in at], [few_rows[j] for j in at])
+        found.update(zip(new, identified, strict=True))
         if len(memo) + len(new) > self.memo_size:  # bounded: start over rather than grow
             memo.clear()
-        memo.update((key, found[key]) for key in new)
+        memo.update(zip(new, identified, strict=True))
         # most verdicts are (None, False): only the others are written
+        verdicts = list(map(found.__getitem__, keys))
         has_reason = off_script.copy()
-        for i, (reason, is_weak) in zip(rows, map(found.__getitem__, keys), strict=True):
-            if reason is not None:
-                reasons[i] = reason
-                has_reason[i] = True
-                weak[i] = is_weak
+        for j in compress(range(len(verdicts)), [reason is not None for reason, _ in verdicts]):
+            i = rows[j]
+            reasons[i], weak[i] = verdicts[j]
+            has_reason[i] = True
         native = checked & ~mixed & ~has_reason
         return FieldVerdicts(reasons, weak, native)
 
@@ -317,18 +316,15 @@ class LanguageIdentifier:
             return out
         # fastText reads each distinct line once (a text can come with two languages, or as weak and not)
         lines = [t.replace("\n", " ") for t in texts]
-        distinct = list(dict.fromkeys(lines))
         # fastText label -> plan number of its registry language (-1: not a registry language)
         code_of = self._label_plans
         if k == 1:
-            best, best_p = self.model.predict_top(distinct)
-            if len(distinct) < n:
-                where = {line: j for j, line in enumerate(distinct)}
-                best, best_p = [best[where[line]] for line in lines], [best_p[where[line]] for line in lines]
+            best, best_p = top_labels(self.model, lines)
             top = np.fromiter(map(code_of.get, best, repeat(-1)), np.int64, count=n)
             p = np.array(best_p, np.float64)
             mine = np.where(top == plan_of, p, 0.0)
         else:
+            distinct = list(dict.fromkeys(lines))
             labels, probs = self.model.predict(distinct, k=k)
             if len(distinct) < n:
                 where = {line: j for j, line in enumerate(distinct)}
@@ -473,22 +469,9 @@ class LanguageIdStep(Step):
         return FieldVerdicts.concat(self._pool.map(_judge_in_worker, chunks))
 
     def __call__(self, batch: Batch) -> StepResult:
-        n = len(batch["id"])
         langs = list(batch["lang"])
         fields = field_texts(batch, self.fields, float(self.settings.get("options_min_words", 3)))
         texts = list(chain.from_iterable(col for _, col, _ in fields))
         v = self._judge(texts, langs * len(fields), list(chain.from_iterable(col for _, _, col in fields)))
-        # the item is judged as a whole: a weak verdict on one field stands only when no other field is native
-        names = [name for name, _, _ in fields]
-        weak = v.weak.reshape(len(fields), n)
-        native = v.native.reshape(len(fields), n).any(axis=0)
-        strong: list[str | None] = [None] * n
-        first_weak: list[str | None] = [None] * n
-        for k in [k for k, r in enumerate(v.reasons) if r is not None]:
-            f, i = divmod(k, n)
-            chosen = first_weak if weak[f, i] else strong
-            if chosen[i] is None:
-                chosen[i] = f"{names[f]}: {v.reasons[k]}, expected {langs[i]}"
-        reasons = [s if s is not None else None if native[i] else w
-                   for i, (s, w) in enumerate(zip(strong, first_weak, strict=True))]
+        reasons = item_reasons(v, [name for name, _, _ in fields], langs)
         return StepResult(batch, [r is None for r in reasons], reasons)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from itertools import compress, repeat
+from operator import is_not
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +44,22 @@ def load_fasttext(path: Path | None):
         return load_model(path)  # batched predict with probabilities on fasttext-predict too
     except ValueError as exc:
         raise GlobmedError(f"--lid-model {path}: not a fastText model ({exc})") from None
+
+
+@cache
+def py3langid_batch(labels: tuple[str, ...]):
+    """py3langid's identifier restricted to ``labels``, as a :class:`~globmed.quality.py3batch.BatchPy3`
+    (``.ident``: py3langid's own), loaded once per process: about 1 s of CPU (its LZMA-packed model, scipy, the
+    DFA tables), so a build loads it in its main process, when the step is made, and its forked workers
+    inherit it rather than each loading its own."""
+    from py3langid.langid import MODEL_FILE
+    from py3langid.langid import LanguageIdentifier as Py3
+
+    from globmed.quality.py3batch import BatchPy3
+
+    ident = Py3.from_model_file(MODEL_FILE, norm_probs=True)
+    ident.set_languages(list(labels))
+    return BatchPy3(ident)
 
 
 @cache
@@ -121,3 +139,27 @@ def field_texts(batch: Batch, fields: list[str], options_min_words: float = 3) -
         else:
             out.append((name, list(batch[name]), [0.0] * len(batch[name])))
     return out
+
+
+def item_reasons(v: FieldVerdicts, names: list[str], langs: list[str]) -> list[str | None]:
+    """Per row, why it goes (``None``: kept), from the verdicts on its fields (``v``: field ``f`` of row ``i`` is
+    text ``f * rows + i``). The item is judged as a whole: the first strong verdict of its fields in order, else
+    the first weak one, unless another field was found native."""
+    n = len(langs)
+    weak = v.weak.reshape(len(names), n)
+    native = v.native.reshape(len(names), n).any(axis=0).tolist()
+    strong: dict[int, str] = {}  # (few rows have a reason: dictionaries of them, not lists of every row)
+    first_weak: dict[int, str] = {}
+    found = v.reasons
+    for k in compress(range(len(found)), map(is_not, found, repeat(None))):  # the texts with a reason
+        f, i = divmod(k, n)
+        chosen = first_weak if weak[f, i] else strong
+        if i not in chosen:
+            chosen[i] = f"{names[f]}: {found[k]}, expected {langs[i]}"
+    reasons: list[str | None] = [None] * n
+    for i, w in first_weak.items():
+        if not native[i]:
+            reasons[i] = w
+    for i, s in strong.items():
+        reasons[i] = s
+    return reasons
