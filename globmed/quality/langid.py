@@ -451,10 +451,13 @@ class LanguageIdStep(Step):
         }
 
     def close(self) -> None:
-        """Stop the worker processes (a later call starts new ones)."""
+        """Stop the worker processes and let py3langid's model (about 250 MB) go; a later call starts and
+        loads them again."""
         if self._pool is not None:
             self._pool.terminate()
             self._pool = None
+        self.identifier._py3_batch = None
+        py3langid_batch.cache_clear()
 
     def _judge(self, texts: list[str], langs: list[str], min_words: list[float]) -> FieldVerdicts:
         if self.workers == 1 or len(texts) < 2000 or multiprocessing.current_process().daemon:
