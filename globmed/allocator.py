@@ -7,7 +7,7 @@ are fresh pages again: the kernel zeroes and maps every page on first touch. Mea
 release gate, that was about a fifth of the command's CPU time, all of it system time.
 
 :func:`keep_freed_memory` serves blocks up to 32 MB (glibc's ceiling for this setting) from the heap
-and keeps up to 1 GB of freed heap for reuse. Forked workers inherit the settings. Elsewhere than on
+and keeps up to 128 MB of freed heap for reuse (more would show in the build's memory peak). Forked workers inherit the settings. Elsewhere than on
 glibc (macOS, musl) it does nothing.
 """
 
@@ -20,7 +20,7 @@ M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 32 << 20
 """Blocks below this come from the heap (glibc accepts at most 32 MB on 64-bit systems)."""
-TRIM_THRESHOLD = 1 << 30
+TRIM_THRESHOLD = 128 << 20
 """Freed memory at the top of the heap kept for reuse rather than given back to the system."""
 
 
