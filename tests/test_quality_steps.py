@@ -224,3 +224,11 @@ def test_signatures_from_worker_processes_match_the_single_process_ones():
     parallel, keys = SignatureStore(DEFINITION, workers=2, chunk=7).compute(t)
     single, single_keys = SignatureStore(DEFINITION, workers=1, chunk=7).compute(t)
     assert parallel.shape == (40, DEFINITION.num_perm) and (parallel == single).all() and (keys == single_keys).all()
+    # the LSH band keys made in the same workers, and kept as a column by precompute, are band_keys' own
+    sig, _, bands = SignatureStore(DEFINITION, workers=2, chunk=7).compute(t, bands=True)
+    assert (sig == single).all() and np.array_equal(bands, band_keys(single, DEFINITION.bands))
+    st = SignatureStore(DEFINITION)
+    with_columns = t.append_column("id", pa.array([str(i) for i in range(40)]))
+    for name, column in st.precompute(with_columns).items():
+        with_columns = with_columns.append_column(name, column)
+    assert np.array_equal(st.bands_of(with_columns.slice(3, 20), None), band_keys(single[3:23], DEFINITION.bands))

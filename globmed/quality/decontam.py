@@ -125,8 +125,9 @@ class DecontaminationStep(TableStep):
         sig, hashes = self.store.of(table) if len(test) or self.external else (None, None)
         # 2. by text: duplicate or near-duplicate of any test entry, any language
         if len(test) and len(rest):
-            q, r, sim = find_pairs(table_side(table, self.definition, sig, hashes, rest),
-                                   table_side(table, self.definition, sig, hashes, test), self.definition,
+            bands = self.store.bands_of(table, sig)
+            q, r, sim = find_pairs(table_side(table, self.definition, sig, hashes, rest, bands),
+                                   table_side(table, self.definition, sig, hashes, test, bands), self.definition,
                                    workers=self.store.workers)
             for k, (j, s) in first_match(q, r, sim).items():
                 i = int(rest[k])

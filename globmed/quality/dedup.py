@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from globmed.pipeline import TableResult, TableStep
-from globmed.quality.minhash import EMPTY, at_least, band_keys, candidate_pairs
+from globmed.quality.minhash import EMPTY, at_least, candidate_pairs
 from globmed.quality.near_duplicates import (
     FORK_MIN_ROWS,
     Normalised,
@@ -98,7 +98,7 @@ class NearDedupStep(TableStep):
         sig, hashes = self.store.of(table)
         d = self.definition
         workers = self.store.workers if n >= FORK_MIN_ROWS else 1  # a small table: processes cost more than they save
-        later, earlier = candidate_pairs(band_keys(sig, d.bands), _lang_codes(table), workers)
+        later, earlier = candidate_pairs(self.store.bands_of(table, sig), _lang_codes(table), workers)
         close = at_least(sig, later, earlier, d.threshold - d.margin) & (sig[later, 0] != EMPTY)
         later, earlier = later[close], earlier[close]
         sim = self._exact(table, later, earlier, hashes, self.store.workers)

@@ -281,6 +281,8 @@ class Side:
     questions: Any = None
     """``questions(rows) -> Normalised | list[str]``: their normalised questions (``None``: the rule is not
     applied)."""
+    bands: np.ndarray | None = None
+    """Their LSH band keys (``minhash.band_keys(sig, definition.bands)``) when already made, else made here."""
 
 
 def _runs_of(sorted_keys: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -354,7 +356,9 @@ def find_pairs(query: Side, ref: Side, definition: Definition, workers: int = 1
         # near-duplicates: LSH candidates, estimated similarity, then the exact Jaccard
         if len(query.hashes) + len(ref.hashes) < FORK_MIN_ROWS:
             workers = 1  # a small search: starting processes would cost more than it saves
-        state = (band_keys(query.sig, definition.bands), band_keys(ref.sig, definition.bands), query.sig, ref.sig,
+        q_keys = band_keys(query.sig, definition.bands) if query.bands is None else query.bands
+        r_keys = band_keys(ref.sig, definition.bands) if ref.bands is None else ref.bands
+        state = (q_keys, r_keys, query.sig, ref.sig,
                  low_bytes(query.sig), low_bytes(ref.sig), definition.threshold - definition.margin)
         for qi, ri in fork_map(_close_in_band, state, range(definition.bands), workers):
             found_q.append(qi)
@@ -558,16 +562,20 @@ def first_match(q: np.ndarray, r: np.ndarray, sim: np.ndarray) -> dict[int, tupl
 
 
 def table_side(table: pa.Table, definition: Definition, sig: np.ndarray | None = None,
-               hashes: np.ndarray | None = None, rows: np.ndarray | None = None) -> Side:
-    """A :class:`Side` over a table's rows (or the given ``rows`` of it); signatures computed unless given."""
+               hashes: np.ndarray | None = None, rows: np.ndarray | None = None,
+               bands: np.ndarray | None = None) -> Side:
+    """A :class:`Side` over a table's rows (or the given ``rows`` of it); signatures computed unless given
+    (and band keys, given with them or made by the search)."""
     table = table.select(["question", "options", "context"])
     if rows is not None:
         sig = None if sig is None else sig[rows]
         hashes = None if hashes is None else hashes[rows]
+        bands = None if bands is None else bands[rows]
     norm = None
     if sig is None or hashes is None:
         norm = comparison_texts(table if rows is None else table.take(pa.array(rows, pa.int64())))
         sig, hashes = sketch(norm, definition)
+        bands = None
 
     def texts(at: np.ndarray) -> Normalised:
         if norm is not None:
@@ -575,4 +583,5 @@ def table_side(table: pa.Table, definition: Definition, sig: np.ndarray | None =
         return comparison_texts(table.take(pa.array(at if rows is None else rows[at], pa.int64())))
 
     questions = table.select(["question"])
-    return Side(sig, hashes, texts, question_texts(questions if rows is None else questions.take(pa.array(rows, pa.int64()))))
+    return Side(sig, hashes, texts, question_texts(questions if rows is None else questions.take(pa.array(rows, pa.int64()))),
+                bands)

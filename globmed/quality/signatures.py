@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from globmed.quality.forked import can_fork, fork_map
+from globmed.quality.minhash import band_keys
 from globmed.quality.near_duplicates import Definition, comparison_texts, normalise_texts, sketch
 
 HASH_COLUMN = "_exact_hash"
@@ -26,10 +27,13 @@ def _sketch_span(state: tuple[pa.Table | list[str], Definition], span: tuple[int
     return sketch(normalise_texts(texts[lo:hi]), definition)
 
 
-def _sketch_into(state: tuple[pa.Table | list[str], Definition, np.ndarray, np.ndarray], span: tuple[int, int]) -> None:
-    texts, definition, sig, keys = state
+def _sketch_into(state: tuple[pa.Table | list[str], Definition, np.ndarray, np.ndarray, np.ndarray | None],
+                 span: tuple[int, int]) -> None:
+    texts, definition, sig, keys, bands = state
     lo, hi = span
     sig[lo:hi], keys[lo:hi] = _sketch_span((texts, definition), span)
+    if bands is not None:  # the LSH band keys too, while the slice's signatures are in the caches
+        bands[lo:hi] = band_keys(sig[lo:hi], definition.bands)
 
 
 def _shared(shape: tuple[int, ...], dtype: type) -> np.ndarray:
@@ -57,25 +61,23 @@ class SignatureStore:
     def column(self) -> str:
         return f"_minhash_{self.num_perm}"
 
+    @property
+    def bands_column(self) -> str:
+        return f"_lsh_{self.definition.bands}x{self.num_perm}"
+
     def precompute(self, table: pa.Table) -> dict[str, pa.Array]:
         """The signatures as a column (``num_perm`` little-endian uint32 per row) and the duplicate keys."""
         if self.column in table.column_names:  # another step sharing this store asked first
             return {}
         # in this process (a build's streaming worker), in slices of `chunk` rows: nearer the caches
-        sig, keys = self.compute(table, workers=1)
-        width = 4 * self.num_perm
-        return {self.column: pa.FixedSizeBinaryArray.from_buffers(
-                    pa.binary(width), len(sig), [None, pa.py_buffer(np.ascontiguousarray(sig, dtype="<u4").tobytes())]),
-                HASH_COLUMN: pa.array(keys, pa.uint64())}
+        sig, keys, bands = self.compute(table, workers=1, bands=True)
+        return {self.column: _fixed_width(sig, "<u4"), HASH_COLUMN: pa.array(keys, pa.uint64()),
+                self.bands_column: _fixed_width(bands, "<u8")}
 
     def of(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
         """``(signatures, duplicate keys)`` of a table's rows."""
         if self.column in table.column_names and HASH_COLUMN in table.column_names:  # computed as read
-            column = table.column(self.column).combine_chunks()
-            data = np.frombuffer(column.buffers()[1], dtype="<u4")
-            start = column.offset * self.num_perm
-            sig = data[start: start + len(column) * self.num_perm].reshape(len(column), self.num_perm)
-            return sig, table.column(HASH_COLUMN).to_numpy()
+            return _from_fixed_width(table.column(self.column), "<u4"), table.column(HASH_COLUMN).to_numpy()
         ids = table.column("id").combine_chunks()
         if self.ids is not None:
             pos = pc_index_in(ids, self.ids)
@@ -85,9 +87,17 @@ class SignatureStore:
         self.sig, self.hashes = self.compute(table.select(["question", "options", "context"]))
         return self.sig, self.hashes
 
-    def compute(self, texts: list[str] | pa.Table, workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """``(signatures, keys)`` of raw ``texts`` (normalised here), or of each table row's comparison text;
-        in slices of ``chunk`` rows, over ``workers`` processes (default: the store's)."""
+    def bands_of(self, table: pa.Table, sig: np.ndarray) -> np.ndarray:
+        """The LSH band keys of a table's rows whose signatures are ``sig`` (:meth:`of`): made as the rows
+        were read when they were, else here."""
+        if self.bands_column in table.column_names:
+            return _from_fixed_width(table.column(self.bands_column), "<u8")
+        return band_keys(sig, self.definition.bands)
+
+    def compute(self, texts: list[str] | pa.Table, workers: int | None = None, bands: bool = False) -> tuple:
+        """``(signatures, keys)`` of raw ``texts`` (normalised here), or of each table row's comparison text,
+        and their LSH band keys after them when ``bands``; in slices of ``chunk`` rows, over ``workers``
+        processes (default: the store's)."""
         workers = self.workers if workers is None else workers
         if not isinstance(texts, pa.Table):
             texts = list(texts)
@@ -97,8 +107,9 @@ class SignatureStore:
         # and write into memory shared with this process (nothing of the size of the signatures is pickled)
         new = _shared if can_fork(workers, len(spans)) else np.empty
         sig, keys = new((n, self.num_perm), np.uint32), new((n,), np.uint64)
-        fork_map(_sketch_into, (texts, self.definition, sig, keys), spans, workers)
-        return sig, keys
+        lsh = new((n, self.definition.bands), np.uint64) if bands else None
+        fork_map(_sketch_into, (texts, self.definition, sig, keys, lsh), spans, workers)
+        return (sig, keys, lsh) if bands else (sig, keys)
 
     def describe(self) -> dict[str, Any]:
         return self.definition.describe()
@@ -110,3 +121,17 @@ def pc_index_in(ids: pa.Array, known: pa.Array) -> np.ndarray | None:
 
     pos = pc.index_in(ids, value_set=known)
     return None if pos.null_count else pos.to_numpy(zero_copy_only=False)
+
+
+def _fixed_width(values: np.ndarray, dtype: str) -> pa.FixedSizeBinaryArray:
+    """A 2-D array as one fixed-size binary value per row (little-endian)."""
+    return pa.FixedSizeBinaryArray.from_buffers(pa.binary(values.shape[1] * np.dtype(dtype).itemsize), len(values),
+                                                [None, pa.py_buffer(np.ascontiguousarray(values, dtype=dtype).tobytes())])
+
+
+def _from_fixed_width(column: pa.ChunkedArray | pa.Array, dtype: str) -> np.ndarray:
+    """:func:`_fixed_width`'s rows back as a 2-D array (no copy of a single chunk)."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    width = column.type.byte_width // np.dtype(dtype).itemsize
+    data = np.frombuffer(column.buffers()[1], dtype=dtype)
+    return data[column.offset * width: (column.offset + len(column)) * width].reshape(len(column), width)
