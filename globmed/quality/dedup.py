@@ -15,7 +15,8 @@ import numpy as np
 import pyarrow as pa
 
 from globmed.pipeline import TableResult, TableStep
-from globmed.quality.minhash import EMPTY, at_least, candidate_pairs
+from globmed.quality.forked import fork_map
+from globmed.quality.minhash import EMPTY, at_least, candidate_pairs, low_bytes
 from globmed.quality.near_duplicates import (
     FORK_MIN_ROWS,
     Normalised,
@@ -35,6 +36,14 @@ def _lang_codes(table: pa.Table) -> np.ndarray:
 def _text_hashes(table: pa.Table) -> np.ndarray:
     """The duplicate key of each row's comparison text."""
     return comparison_texts(table).hashes()
+
+
+def _close_part(state: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float], span: tuple[int, int]
+                ) -> np.ndarray:
+    """Whether each candidate pair of ``span`` is estimated at least ``low`` alike (and has shingles)."""
+    sig, low_sig, later, earlier, low = state
+    later, earlier = later[span[0]: span[1]], earlier[span[0]: span[1]]
+    return at_least(sig, later, earlier, low, low_sig=low_sig) & (sig[later, 0] != EMPTY)
 
 
 class ExactDedupStep(TableStep):
@@ -99,7 +108,10 @@ class NearDedupStep(TableStep):
         d = self.definition
         workers = self.store.workers if n >= FORK_MIN_ROWS else 1  # a small table: processes cost more than they save
         later, earlier = candidate_pairs(self.store.bands_of(table, sig), _lang_codes(table), workers)
-        close = at_least(sig, later, earlier, d.threshold - d.margin) & (sig[later, 0] != EMPTY)
+        spans = np.linspace(0, len(later), workers + 1).astype(np.int64)  # the estimates in both processes too
+        close = np.concatenate([np.zeros(0, bool), *fork_map(_close_part, (sig, low_bytes(sig), later, earlier,
+                                                                          d.threshold - d.margin),
+                                                             list(zip(spans[:-1], spans[1:], strict=True)), workers)])
         later, earlier = later[close], earlier[close]
         sim = self._exact(table, later, earlier, hashes, self.store.workers)
         hit = sim >= d.threshold
