@@ -251,8 +251,11 @@ def gate_near_duplicates(loaded: dict[str, Any], definition: Definition | None =
     test = test.select(cols)
     others = pa.concat_tables([t.select(cols) for _, t in rest])
     split_of = np.repeat(np.arange(len(rest)), [t.num_rows for _, t in rest])
-    q, r, sim = find_pairs(table_side(others, definition, *store.compute(others)),
-                           table_side(test, definition, *store.compute(test)), definition, workers=workers)
+    sides = []
+    for side in (others, test):  # band keys made in the signature workers, not after them in this process
+        sig, hashes, bands = store.compute(side, bands=True)
+        sides.append(table_side(side, definition, sig, hashes, bands=bands))
+    q, r, sim = find_pairs(*sides, definition, workers=workers)
     problems = []
     test_ids, other_ids = test.column("id"), others.column("id")
     for i, (j, s) in first_match(q, r, sim).items():
