@@ -307,3 +307,22 @@ def test_densification_fills_each_empty_bin_from_the_next_non_empty_one():
     want = _densify_by_rolling(sig)
     _densify(sig)
     assert np.array_equal(sig, want) and (sig[5] == EMPTY).all() and not (sig[7] == EMPTY).any()
+
+
+def test_a_side_of_some_rows_searches_as_a_table_of_those_rows():
+    """table_side over given rows of a table (consecutive: views and a slice; else copies), with the table's
+    signatures and band keys, finds what a side made from those rows alone finds."""
+    from globmed.quality.minhash import band_keys
+    from globmed.quality.near_duplicates import comparison_texts, sketch
+
+    rng = random.Random(4)
+    tests = [f"{STEM} Case {i}: {rng.randint(1000, 9999)} units." for i in range(6)]
+    texts = [_edit(rng.choice(tests), rng, rng.randint(0, 6)) for _ in range(80)]
+    t = pa.table({"question": texts, "options": [["aspirin", "heparin"]] * 80, "context": [""] * 80})
+    sig, hashes = sketch(comparison_texts(t), DEF)
+    bands = band_keys(sig, DEF.bands)
+    ref = side(tests)
+    for rows in (np.arange(20, 70), np.array([20, 22, *range(24, 70)]), np.arange(0, 80)):
+        got = find_pairs(table_side(t, DEF, sig, hashes, rows, bands), ref, DEF)
+        want = find_pairs(table_side(t.take(pa.array(rows)), DEF), ref, DEF)
+        assert len(want[0]) > 10 and all(np.array_equal(x, y) for x, y in zip(got, want, strict=True))

@@ -567,6 +567,13 @@ def table_side(table: pa.Table, definition: Definition, sig: np.ndarray | None =
     """A :class:`Side` over a table's rows (or the given ``rows`` of it); signatures computed unless given
     (and band keys, given with them or made by the search)."""
     table = table.select(["question", "options", "context"])
+    if rows is not None and len(rows) and int(rows[-1]) - int(rows[0]) + 1 == len(rows) and (np.diff(rows) == 1).all():
+        # consecutive rows (the build's steps put the test split first): views of the arrays, a slice of
+        # the table, rather than copies of a few hundred MB
+        lo, hi = int(rows[0]), int(rows[-1]) + 1
+        table = table.slice(lo, hi - lo)
+        sig, hashes, bands = (None if x is None else x[lo:hi] for x in (sig, hashes, bands))
+        rows = None
     if rows is not None:
         sig = None if sig is None else sig[rows]
         hashes = None if hashes is None else hashes[rows]
