@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
 from globmed.export import WrittenFile, write_split
+from globmed.quality.forked import can_fork
 from globmed.schema import SPLITS
 
 _CONTEXT: tuple[pa.Table, dict[str, np.ndarray], Path, int] | None = None
@@ -56,7 +57,7 @@ def write_languages(table: pa.Table, langs: Sequence[str], out: Path, shard_rows
     try:
         bar = {"desc": "write", "unit": " lang", "total": len(langs), "disable": not progress}
         workers = min(workers, len(langs))
-        if workers <= 1 or table.num_rows < FORK_MIN_ROWS:
+        if not can_fork(workers, len(langs)) or table.num_rows < FORK_MIN_ROWS:
             parts = [_write_language(lang) for lang in tqdm(langs, **bar)]
         else:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
