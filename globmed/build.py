@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 import globmed
 from globmed.build_files import present_languages, write_languages
 from globmed.build_output import check_out, new_work_folder, put_in_place
-from globmed.build_steps import RejectLog, run_split_steps
+from globmed.build_steps import RejectBatch, RejectLog, run_split_steps
 from globmed.cards import render_dataset_card
 from globmed.errors import GlobmedError, SourceRowError
 from globmed.export import DEFAULT_SHARD_ROWS
@@ -130,7 +130,7 @@ class _Stream:
         self.stats = [StepStats(step.name, {}) for step in steps]
         self.translate_lang = opts.translate.source_lang if opts.translate is not None else None
         self.tables: list[pa.Table] = []
-        self.rejects: list[tuple[Reject, bool]] = []  # (reject, counts against --strict)
+        self.rejects: list[Reject] | RejectBatch = []  # a RejectBatch once drained
         self.seen: dict[str, str] = {}  # id -> where of every valid entry read (by admit without seen=), in order
         self.per_source: Counter = Counter()
         self.read_items = 0  # entries and rejects the source yielded, of any language
@@ -142,7 +142,7 @@ class _Stream:
         strict_applies = strict_applies and not reject.expected
         if self.opts.strict and strict_applies:
             raise SourceRowError(reject.source, reject.file, reject.row, reject.reason)
-        self.rejects.append((reject, strict_applies))
+        self.rejects.append(reject)
 
     def admit(self, source_name: str, item: Entry | Reject, translated: bool = False,
               seen: dict[str, str] | None = None) -> None:
@@ -198,6 +198,7 @@ class _Stream:
         """What the build process needs back (picklable): everything but the queues."""
         self.flush()
         self.opts = self.steps = self.table_steps = None  # type: ignore[assignment]
+        self.rejects = RejectBatch.of(self.rejects)  # --strict has let them through
         return self
 
 
@@ -280,8 +281,7 @@ def _build_into(
 
     def take(stream: _Stream, *, local: bool = False) -> None:
         """Merge one stream's results; ids a previous shard already read are duplicates."""
-        for reject, strict_applies in stream.rejects:
-            rejects.add(reject, fail_if_strict=strict_applies)
+        rejects.add_batch(stream.rejects)
         dropped: set[str] = set()
         if not local and seen.keys().isdisjoint(stream.seen):  # the common case: no id read before
             seen.update(stream.seen)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,32 @@ _REJECT_COLUMNS = ["source", "upstream_file", "upstream_row", "id", "lang"]
 def reason_key(reason: str) -> str:
     """Group reasons for the report: drop quoted values so 'answer 'E' is not ...' counts as one kind."""
     return _QUOTED_OR_NUMBER.sub("…", reason)[:120]
+
+
+@dataclass
+class RejectBatch:
+    """Rejects made in a build's shard worker, as the lines :meth:`RejectLog.add` writes for them and
+    their counts: the build process appends them as they are (and Reject objects need not be pickled)."""
+
+    lines: list[str] = field(default_factory=list)
+    expected: int = 0
+    by_source: Counter = field(default_factory=Counter)
+    by_step: Counter = field(default_factory=Counter)
+    by_reason: Counter = field(default_factory=Counter)
+    first: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, rejects: Iterable[Reject]) -> RejectBatch:
+        batch = cls()
+        for reject in rejects:
+            batch.lines.append(_JSON_LINE(reject.to_dict()))
+            batch.expected += reject.expected
+            if reject.source not in batch.first:
+                batch.first[reject.source] = f"{reject.where}: {reject.reason}"[:300]
+            batch.by_source[reject.source] += 1
+            batch.by_step[reject.step] += 1
+            batch.by_reason[reason_key(reject.reason)] += 1
+        return batch
 
 
 @dataclass
@@ -71,6 +97,18 @@ class RejectLog:
         self.by_source[reject.source] += 1
         self.by_step[reject.step] += 1
         self.by_reason[reason_key(reject.reason)] += 1
+
+    def add_batch(self, batch: RejectBatch) -> None:
+        """Append a worker's rejects (:meth:`add` of each, which ``--strict`` let through there)."""
+        if batch.lines:
+            self._fh.write("\n".join(batch.lines) + "\n")
+        self.total += len(batch.lines)
+        self.expected += batch.expected
+        for source, first in batch.first.items():
+            self.first.setdefault(source, first)
+        self.by_source.update(batch.by_source)
+        self.by_step.update(batch.by_step)
+        self.by_reason.update(batch.by_reason)
 
     def add_removed(self, rows: pa.Table, reasons: Sequence[str], step: str) -> None:
         """One reject per row of ``rows`` (:data:`_REJECT_COLUMNS`), removed by quality step ``step``
