@@ -343,7 +343,7 @@ def _build_into(
         table = run_split_steps(table, split_steps, rejects, opts.progress)
 
     present = present_languages(table, langs)
-    written = write_languages(table, present, tmp, opts.shard_rows, workers, opts.progress)
+    written = write_languages(table, present, tmp, opts.shard_rows, opts.progress)
 
     report = _report(opts, langs, present, table, written, rejects, assigner, step_stats,
                      per_source, other_lang, sources)

@@ -146,7 +146,7 @@ def test_split_column_is_the_split_of_each_rows_origin():
     assert len(split_column(pa.chunked_array([], pa.string()), assigner)) == 0
 
 
-def test_parquet_files_written_by_processes_are_the_files_of_one_loop(demo_build, tmp_path, monkeypatch):
+def test_parquet_files_are_the_files_of_the_loop_over_every_language(demo_build, tmp_path):
     table = _demo_table(demo_build).drop_columns(["_key"])
     langs = sorted(set(table.column("lang").to_pylist()), reverse=True)[:-1]  # not every language, not sorted
     reference = []
@@ -155,13 +155,11 @@ def test_parquet_files_written_by_processes_are_the_files_of_one_loop(demo_build
         for split in SPLITS:
             part = lang_table.filter(pc.equal(lang_table.column("split"), split))
             reference += write_split(part, tmp_path / "ref", lang, split, 40)
-    monkeypatch.setattr(build_files, "FORK_MIN_ROWS", 0)
     assert build_files.present_languages(table, ["xx", *langs]) == langs
-    for workers in (1, 2):
-        written = build_files.write_languages(table, langs, tmp_path / f"w{workers}", 40, workers=workers)
-        assert written == reference
-        for f in reference:
-            assert (tmp_path / f"w{workers}" / f.path).read_bytes() == (tmp_path / "ref" / f.path).read_bytes()
+    written = build_files.write_languages(table, langs, tmp_path / "out", 40)
+    assert written == reference
+    for f in reference:
+        assert (tmp_path / "out" / f.path).read_bytes() == (tmp_path / "ref" / f.path).read_bytes()
     assert len(reference) > 2 * len(langs)  # several shards of several splits
 
 
