@@ -158,12 +158,12 @@ def gate_loads(folder: Path, configs: Sequence[str], cache_dir: Path, workers: i
     they all load, ``union`` (the ``all`` config), if given, must resolve to exactly the folder's
     data files (:func:`_all_config_problems`).
 
-    The configs load in up to ``workers`` forked processes; what comes back of a loaded config is its
+    The configs after the first load in up to ``workers`` forked processes; what comes back of a loaded config is its
     memory-mapped cache files' paths (a ``datasets`` table pickles so), not its rows."""
-    import datasets  # noqa: F401  (imported once, before the processes fork)
-
     tasks = [("load", cfg) for cfg in configs] + ([("resolve", union)] if union else [])
-    results = fork_map(_load_config, (folder, cache_dir), tasks, workers)
+    # the first config here: what a first load imports (170 modules), the processes then inherit
+    results = [_load_config((folder, cache_dir), tasks[0])]
+    results += fork_map(_load_config, (folder, cache_dir), tasks[1:], workers)
     loaded, problems = {}, []
     for cfg, (dsd, error) in zip(configs, results, strict=False):
         if error is None:
