@@ -192,3 +192,25 @@ def test_gate_loads_in_processes_name_a_broken_file(demo_build, tmp_path):
     result, loaded = gate_loads(folder, ["en", "sw"], tmp_path / "cache", workers=2, union="all")
     assert not result.ok and "en" in loaded and "sw" not in loaded
     assert len(result.problems) == 1 and "'sw'" in result.problems[0] and broken.name in result.problems[0]
+
+
+def test_a_workers_reject_batch_is_logged_as_each_reject_would_be(tmp_path):
+    from globmed.build_steps import RejectBatch
+
+    rejects = [Reject("a", "a.jsonl", str(i), f"answer '{i % 3}' is not an option", id=f"a/en/{i}", lang="en",
+                      step="validate") for i in range(5)]
+    rejects += [Reject("b", "b.csv", None, "withheld answer: ünïcödé \udcff", step="read", expected=True),
+                Reject("a", "", "7", "not valid JSON", step="read")]
+    one, batched = RejectLog(tmp_path / "one.jsonl", strict=False), RejectLog(tmp_path / "batch.jsonl", strict=False)
+    one.add(Reject("c", "c.jsonl", "1", "first"))
+    batched.add(Reject("c", "c.jsonl", "1", "first"))
+    for reject in rejects:
+        one.add(reject)
+    batched.add_batch(RejectBatch.of(rejects[:4]))
+    batched.add_batch(RejectBatch.of([]))
+    batched.add_batch(RejectBatch.of(rejects[4:]))
+    one.close()
+    batched.close()
+    assert (tmp_path / "batch.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()
+    assert batched.summary() == one.summary() and batched.first == one.first
+    assert batched.summary()["expected"] == 1 and batched.first["a"] == "a.jsonl, row 0: answer '0' is not an option"
