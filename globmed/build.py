@@ -338,9 +338,12 @@ def _build_into(
             getattr(step, "close", lambda: None)()
 
     table = pa.concat_tables(tables) if tables else PIPELINE_SCHEMA.empty_table()
+    tables.clear()
     table = table.append_column("split", split_column(table.column("origin_id"), assigner))
     if split_steps:
-        table = run_split_steps(table, split_steps, rejects, opts.progress)
+        held = [table]
+        del table  # run_split_steps frees the signatures once it has its copy
+        table = run_split_steps(held, split_steps, rejects, opts.progress)
 
     present = present_languages(table, langs)
     written = write_languages(table, present, tmp, opts.shard_rows, opts.progress)

@@ -120,7 +120,7 @@ def test_split_steps_give_the_table_rejects_and_counts_of_the_reorder_and_sort_b
         steps = [(s, StepStats(s.name)) for s in (first, _EveryFifth(), _KeepAll() if last_keeps_all else _EveryFifth())]
         log = RejectLog(tmp_path / f"{name}.jsonl", strict=True)  # quality removals never fail --strict
         log.close()
-        out = _reference_split_steps(table, steps, log) if name == "reference" else run_split_steps(table, steps, log, False)
+        out = _reference_split_steps(table, steps, log) if name == "reference" else run_split_steps([table], steps, log, False)
         runs[name] = (out, log, [s.to_dict() for _, s in steps], first.seen_splits)
     (ref, ref_log, ref_stats, ref_seen), (out, log, stats, seen) = runs["reference"], runs["build"]
     assert out.num_rows < table.num_rows and "_key" not in out.column_names
