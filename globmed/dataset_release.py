@@ -162,7 +162,7 @@ def gate_loads(folder: Path, configs: Sequence[str], cache_dir: Path, workers: i
     memory-mapped cache files' paths (a ``datasets`` table pickles so), not its rows."""
     tasks = [("load", cfg) for cfg in configs] + ([("resolve", union)] if union else [])
     # the first config here: what a first load imports (170 modules), the processes then inherit
-    results = [_load_config((folder, cache_dir), tasks[0])]
+    results = [_load_config((folder, cache_dir), task) for task in tasks[:1]]
     results += fork_map(_load_config, (folder, cache_dir), tasks[1:], workers)
     loaded, problems = {}, []
     for cfg, (dsd, error) in zip(configs, results, strict=False):
