@@ -156,12 +156,10 @@ def gate_loads(folder: Path, configs: Sequence[str], cache_dir: Path, workers: i
     explained by the Parquet files (which file, which column) when they show why. A file that lacks
     a column fails the gate even when ``datasets`` loads it (it fills the column with nulls). When
     they all load, ``union`` (the ``all`` config), if given, must resolve to exactly the folder's
-    data files (:func:`_all_config_problems`).
-
-    The configs after the first load in up to ``workers`` forked processes; what comes back of a loaded config is its
-    memory-mapped cache files' paths (a ``datasets`` table pickles so), not its rows."""
+    data files (:func:`_all_config_problems`). The first config loads here (and imports what a first load
+    does, 170 modules), the rest in up to ``workers`` forked processes; what comes back of a loaded config
+    is its memory-mapped cache files' paths (a ``datasets`` table pickles so), not its rows."""
     tasks = [("load", cfg) for cfg in configs] + ([("resolve", union)] if union else [])
-    # the first config here: what a first load imports (170 modules), the processes then inherit
     results = [_load_config((folder, cache_dir), task) for task in tasks[:1]]
     results += fork_map(_load_config, (folder, cache_dir), tasks[1:], workers)
     loaded, problems = {}, []
