@@ -16,7 +16,6 @@ import gc
 import json
 import multiprocessing
 import os
-import re
 import shutil
 from collections import Counter, defaultdict
 from collections.abc import Container, Iterable, Iterator, Sequence
@@ -29,10 +28,12 @@ import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
 import globmed
+from globmed.build_files import present_languages, write_languages
 from globmed.build_output import check_out, new_work_folder, put_in_place
+from globmed.build_steps import RejectBatch, RejectLog, run_split_steps
 from globmed.cards import render_dataset_card
 from globmed.errors import GlobmedError, SourceRowError
-from globmed.export import DEFAULT_SHARD_ROWS, WrittenFile, write_split
+from globmed.export import DEFAULT_SHARD_ROWS
 from globmed.languages import get_language, resolve_languages
 from globmed.pipeline import Step, StepStats, TableStep, select
 from globmed.schema import (
@@ -48,7 +49,7 @@ from globmed.schema import (
 )
 from globmed.sources.base import Reject, Source, SourceSpec, get_source
 from globmed.sources.licences import licence_summary
-from globmed.splits import DEFAULT_RATIOS, DEFAULT_SALT, SplitAssigner, check_ratios
+from globmed.splits import DEFAULT_RATIOS, DEFAULT_SALT, SplitAssigner, check_ratios, split_column
 
 REPORT_FILE = "build_report.json"
 REJECTS_FILE = "rejects.jsonl"
@@ -96,67 +97,6 @@ class TranslateHook(Protocol):
     def summary(self) -> dict[str, Any]: ...
 
 
-_JSON_LINE = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
-"""``json.dumps(value, ensure_ascii=False, sort_keys=True)``, without making an encoder each time."""
-
-
-@dataclass
-class _RejectLog:
-    """Appends rejects to ``rejects.jsonl`` as they come and counts them."""
-
-    path: Path
-    strict: bool
-    total: int = 0
-    by_source: Counter = field(default_factory=Counter)
-    by_step: Counter = field(default_factory=Counter)
-    by_reason: Counter = field(default_factory=Counter)
-
-    first: dict[str, str] = field(default_factory=dict)
-    """Each source's first reject, where and why (named when a source yields no entry)."""
-    expected: int = 0
-    """Rejects marked ``expected`` (documented gaps of an upstream release); never a ``--strict`` failure."""
-
-    def __post_init__(self) -> None:
-        # backslashreplace: a reason quoting undecodable upstream bytes is written as a JSON escape, not a crash
-        self._fh = open(self.path, "w", encoding="utf-8", errors="backslashreplace")
-
-    def add(self, reject: Reject, *, fail_if_strict: bool = True) -> None:
-        if self.strict and fail_if_strict and not reject.expected:
-            raise SourceRowError(reject.source, reject.file, reject.row, reject.reason)
-        self._fh.write(_JSON_LINE(reject.to_dict()) + "\n")
-        self.total += 1
-        self.expected += reject.expected
-        if reject.source not in self.first:
-            self.first[reject.source] = f"{reject.where}: {reject.reason}"[:300]
-        self.by_source[reject.source] += 1
-        self.by_step[reject.step] += 1
-        self.by_reason[_reason_key(reject.reason)] += 1
-
-    def close(self) -> None:
-        self._fh.close()
-
-    def reopen(self) -> None:
-        """Append again after :meth:`close` (the whole-build steps reject after the stream)."""
-        self._fh = open(self.path, "a", encoding="utf-8", errors="backslashreplace")
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "total": self.total,
-            "expected": self.expected,
-            "by_source": dict(sorted(self.by_source.items())),
-            "by_step": dict(sorted(self.by_step.items())),
-            "by_reason": dict(self.by_reason.most_common()),
-        }
-
-
-_QUOTED_OR_NUMBER = re.compile(r"'[^']*'|\"[^\"]*\"|\b\d+\b")
-
-
-def _reason_key(reason: str) -> str:
-    """Group reasons for the report: drop quoted values so 'answer 'E' is not ...' counts as one kind."""
-    return _QUOTED_OR_NUMBER.sub("…", reason)[:120]
-
-
 def build(opts: BuildOptions) -> dict[str, Any]:
     """Run a build; returns the build report (also written to ``<out>/build_report.json``)."""
     langs = resolve_languages(opts.profile, opts.langs)
@@ -190,7 +130,7 @@ class _Stream:
         self.stats = [StepStats(step.name, {}) for step in steps]
         self.translate_lang = opts.translate.source_lang if opts.translate is not None else None
         self.tables: list[pa.Table] = []
-        self.rejects: list[tuple[Reject, bool]] = []  # (reject, counts against --strict)
+        self.rejects: list[Reject] | RejectBatch = []  # a RejectBatch once drained
         self.seen: dict[str, str] = {}  # id -> where of every valid entry read (by admit without seen=), in order
         self.per_source: Counter = Counter()
         self.read_items = 0  # entries and rejects the source yielded, of any language
@@ -202,7 +142,7 @@ class _Stream:
         strict_applies = strict_applies and not reject.expected
         if self.opts.strict and strict_applies:
             raise SourceRowError(reject.source, reject.file, reject.row, reject.reason)
-        self.rejects.append((reject, strict_applies))
+        self.rejects.append(reject)
 
     def admit(self, source_name: str, item: Entry | Reject, translated: bool = False,
               seen: dict[str, str] | None = None) -> None:
@@ -258,6 +198,7 @@ class _Stream:
         """What the build process needs back (picklable): everything but the queues."""
         self.flush()
         self.opts = self.steps = self.table_steps = None  # type: ignore[assignment]
+        self.rejects = RejectBatch.of(self.rejects)  # --strict has let them through
         return self
 
 
@@ -324,7 +265,7 @@ def _build_into(
 ) -> dict[str, Any]:
     global _SHARD_CONTEXT
     wanted = set(langs)
-    rejects = _RejectLog(tmp / REJECTS_FILE, opts.strict)
+    rejects = RejectLog(tmp / REJECTS_FILE, opts.strict)
     assigner = SplitAssigner(ratios=ratios, salt=opts.split_salt)
     step_stats = [StepStats(step.name, step.describe()) for step in opts.steps]
     stream_steps = [(s, st) for s, st in zip(opts.steps, step_stats, strict=True) if not getattr(s, "needs_split", False)]
@@ -340,8 +281,7 @@ def _build_into(
 
     def take(stream: _Stream, *, local: bool = False) -> None:
         """Merge one stream's results; ids a previous shard already read are duplicates."""
-        for reject, strict_applies in stream.rejects:
-            rejects.add(reject, fail_if_strict=strict_applies)
+        rejects.add_batch(stream.rejects)
         dropped: set[str] = set()
         if not local and seen.keys().isdisjoint(stream.seen):  # the common case: no id read before
             seen.update(stream.seen)
@@ -398,19 +338,15 @@ def _build_into(
             getattr(step, "close", lambda: None)()
 
     table = pa.concat_tables(tables) if tables else PIPELINE_SCHEMA.empty_table()
-    origin_split = {o: assigner.split_of(o) for o in set(table.column("origin_id").to_pylist())}
-    split_col = pa.array([origin_split[o] for o in table.column("origin_id").to_pylist()], pa.string())
-    table = table.append_column("split", split_col)
+    tables.clear()
+    table = table.append_column("split", split_column(table.column("origin_id"), assigner))
     if split_steps:
-        table = _run_split_steps(table, split_steps, rejects, opts.progress)
+        held = [table]
+        del table  # run_split_steps frees the signatures once it has its copy
+        table = run_split_steps(held, split_steps, rejects, opts.progress)
 
-    present = [lang for lang in langs if pc.any(pc.equal(table.column("lang"), lang)).as_py()]
-    written: list[WrittenFile] = []
-    for lang in tqdm(present, desc="write", unit=" lang", disable=not opts.progress):
-        lang_table = table.filter(pc.equal(table.column("lang"), lang))
-        for split in SPLITS:
-            part = lang_table.filter(pc.equal(lang_table.column("split"), split))
-            written += write_split(part, tmp, lang, split, opts.shard_rows)
+    present = present_languages(table, langs)
+    written = write_languages(table, present, tmp, opts.shard_rows, opts.progress)
 
     report = _report(opts, langs, present, table, written, rejects, assigner, step_stats,
                      per_source, other_lang, sources)
@@ -434,38 +370,6 @@ def _check_not_empty(source: Source, path: Path | None, read_items: int, entries
                            f"{read_items:,} rows read{why}")
     raise GlobmedError(f"source {source.name!r}: {where}: no rows (an empty file or folder?) "
                        f"(expected {source.expected_files})")
-
-
-def _run_split_steps(table: pa.Table, steps: list[tuple[TableStep, StepStats]], rejects: _RejectLog,
-                     progress: bool) -> pa.Table:
-    """Run the whole-build steps on the table, test rows first; rows keep their stream order."""
-    import numpy as np
-
-    split = table.column("split")
-    split_rank = np.full(table.num_rows, 2, dtype=np.int8)  # train
-    for rank, name in enumerate(("test", "validation")):
-        split_rank[pc.equal(split, name).to_numpy(zero_copy_only=False)] = rank
-    order = np.argsort(split_rank, kind="stable")
-    # one chunk first: a take across the stream's many batches costs several times more
-    table = table.combine_chunks().take(pa.array(order)).append_column("_stream_order", pa.array(order))
-    rejects.reopen()
-    try:
-        for step, stats in tqdm(steps, desc="quality", unit=" step", disable=not progress):
-            result = step(table)
-            keep = np.asarray(result.keep, dtype=bool)
-            stats.record_table(table.column("lang"), keep, result.reasons)
-            dropped = np.flatnonzero(~keep)
-            if len(dropped):
-                rows = table.select(["source", "upstream_file", "upstream_row", "id", "lang"]).take(pa.array(dropped))
-                for i, row in zip(dropped, rows.to_pylist(), strict=True):
-                    rejects.add(Reject(row["source"], row["upstream_file"] or "", row["upstream_row"],
-                                       result.reasons[i] or "removed", id=row["id"], lang=row["lang"],
-                                       step=step.name), fail_if_strict=False)
-                table = table.filter(pa.array(keep))
-    finally:
-        rejects.close()
-    order = pc.sort_indices(table.column("_stream_order"))
-    return table.drop_columns([c for c in table.column_names if c.startswith("_")]).take(order)
 
 
 def _entry_reject(source: str, entry: Entry, reason: str) -> Reject:

@@ -39,6 +39,7 @@ from typing import Any
 
 from globmed.cards import render_dataset_card
 from globmed.errors import GlobmedError
+from globmed.quality.forked import fork_map
 from globmed.quality.near_duplicates import Definition, find_pairs, first_match, table_side
 from globmed.release import (
     CommitPlan,
@@ -134,21 +135,44 @@ def gate_card(folder: Path, report: dict[str, Any]) -> tuple[GateResult, str | N
     return GateResult("card", problems), card
 
 
-def gate_loads(folder: Path, configs: Sequence[str], cache_dir: Path) -> tuple[GateResult, dict[str, Any]]:
-    """``load_dataset(folder, cfg)`` for every config, each into its own fresh cache; a failure is
-    explained by the Parquet files (which file, which column) when they show why. A file that lacks
-    a column fails the gate even when ``datasets`` loads it (it fills the column with nulls)."""
+def _load_config(state: tuple[Path, Path], task: tuple[str, str]) -> tuple[Any, str | None] | list[str]:
+    """``(load_dataset(folder, cfg), None)`` into a fresh cache under ``cache_dir``, or ``(None, why)``;
+    for ``("resolve", cfg)``, :func:`_all_config_problems`."""
     from datasets import load_dataset
 
+    folder, cache_dir = state
+    kind, cfg = task
+    if kind == "resolve":
+        return _all_config_problems(folder, cfg, cache_dir)
+    try:
+        return load_dataset(str(folder), cfg, cache_dir=tempfile.mkdtemp(dir=cache_dir, prefix=f"{cfg}-")), None
+    except Exception as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def gate_loads(folder: Path, configs: Sequence[str], cache_dir: Path, workers: int = 2,
+               union: str | None = None) -> tuple[GateResult, dict[str, Any]]:
+    """``load_dataset(folder, cfg)`` for every config, each into its own fresh cache; a failure is
+    explained by the Parquet files (which file, which column) when they show why. A file that lacks
+    a column fails the gate even when ``datasets`` loads it (it fills the column with nulls). When
+    they all load, ``union`` (the ``all`` config), if given, must resolve to exactly the folder's
+    data files (:func:`_all_config_problems`). The first config loads here (and imports what a first load
+    does, 170 modules), the rest in up to ``workers`` forked processes; what comes back of a loaded config
+    is its memory-mapped cache files' paths (a ``datasets`` table pickles so), not its rows."""
+    tasks = [("load", cfg) for cfg in configs] + ([("resolve", union)] if union else [])
+    results = [_load_config((folder, cache_dir), task) for task in tasks[:1]]
+    results += fork_map(_load_config, (folder, cache_dir), tasks[1:], workers)
     loaded, problems = {}, []
-    for cfg in configs:
-        try:
-            loaded[cfg] = load_dataset(str(folder), cfg, cache_dir=tempfile.mkdtemp(dir=cache_dir, prefix=f"{cfg}-"))
-        except Exception as exc:
-            why = parquet_schema_problems(folder, cfg) or [f"{type(exc).__name__}: {exc}"]
+    for cfg, (dsd, error) in zip(configs, results, strict=False):
+        if error is None:
+            loaded[cfg] = dsd
+        else:
+            why = parquet_schema_problems(folder, cfg) or [error]
             problems.append(f"load_dataset({str(folder)!r}, {cfg!r}) failed: {'; '.join(why)}")
     if not problems:
         problems = parquet_schema_problems(folder, "all", types=False)
+    if not problems and union:
+        problems = results[-1]
     return GateResult("loads", problems), loaded
 
 
@@ -206,20 +230,23 @@ def _rows(loaded: dict[str, Any]):
 
 
 def _arrow(ds: Any, columns: Sequence[str]) -> Any:
-    """The columns of a loaded split as one Arrow table (no rows through Python)."""
+    """The columns of a loaded split as one Arrow table (no rows through Python, no copy)."""
+    if getattr(ds, "_indices", None) is None:  # as loaded: the split's rows are its Arrow table's, in order
+        return ds.data.table.select(list(columns))
     return ds.select_columns(list(columns)).with_format("arrow")[:]
 
 
 def gate_origin_split(loaded: dict[str, Any]) -> GateResult:
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    parts = [_arrow(ds, ["origin_id"]).append_column("split", pa.array([split] * ds.num_rows, pa.string()))
+    parts = [_arrow(ds, ["origin_id"]).append_column("split", pa.repeat(pa.scalar(split, pa.string()), ds.num_rows))
              for split, ds in _rows(loaded)]
     if not parts:
         return GateResult("origin_split", [])
     groups = pa.concat_tables(parts).group_by("origin_id").aggregate([("split", "distinct")])
-    leaks = sorted((row["origin_id"], sorted(row["split_distinct"])) for row in groups.to_pylist()
-                   if len(row["split_distinct"]) > 1)
+    groups = groups.filter(pc.greater(pc.list_value_length(groups.column("split_distinct")), 1))
+    leaks = sorted((row["origin_id"], sorted(row["split_distinct"])) for row in groups.to_pylist())
     return GateResult("origin_split", [f"origin_id {o!r} is in splits {splits}" for o, splits in leaks])
 
 
@@ -301,9 +328,7 @@ def run_dataset_gates(folder: Path, report: dict[str, Any], allow_nonredistribut
         # every language config is loaded; `all` (their union) must resolve to exactly their files, so
         # that each Parquet file is read once and the rows of every language are checked once
         langs = [n for n in names if n != "all"]
-        load_result, loaded = gate_loads(folder, langs or names, cache)
-        if load_result.ok and langs and "all" in names:
-            load_result.problems.extend(_all_config_problems(folder, "all", cache))
+        load_result, loaded = gate_loads(folder, langs or names, cache, union="all" if langs and "all" in names else None)
         results.append(load_result)
         if load_result.ok:
             definition = Definition.default()

@@ -12,6 +12,8 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+import pyarrow as pa
+
 from globmed.errors import GlobmedError
 from globmed.schema import SPLITS
 
@@ -98,3 +100,13 @@ class SplitAssigner:
             "origins_with_upstream_split": len(self.hints),
             "origins_with_conflicting_upstream_splits": len(self.conflicts),
         }
+
+
+def split_column(origin_ids: pa.Array | pa.ChunkedArray, assigner: SplitAssigner) -> pa.Array | pa.ChunkedArray:
+    """The split of each row, by its ``origin_id``: :meth:`SplitAssigner.split_of` once per distinct
+    origin, not once per row."""
+    import pyarrow.compute as pc
+
+    distinct = pc.unique(origin_ids)
+    names = pa.array([assigner.split_of(origin) for origin in distinct.to_pylist()], pa.string())
+    return names.take(pc.index_in(origin_ids, value_set=distinct))

@@ -1,0 +1,189 @@
+"""The build's reject log and its whole-build ("split") steps: the serial part of ``globmed build``
+that runs in the build process once the stream is read.
+
+The whole-build steps (dedup, decontamination) see one table of the surviving entries, test rows
+first; what they remove is written to ``rejects.jsonl``. The table the build writes is the stream's
+own table with the removed rows filtered out (the steps' table is a copy in another order, and
+nothing of it but its row positions comes back).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from tqdm.auto import tqdm
+
+from globmed.errors import SourceRowError
+from globmed.pipeline import StepStats, TableStep
+from globmed.sources.base import Reject
+
+_JSON_LINE = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+"""``json.dumps(value, ensure_ascii=False, sort_keys=True)``, without making an encoder each time."""
+
+_QUOTED_OR_NUMBER = re.compile(r"'[^']*'|\"[^\"]*\"|\b\d+\b")
+
+_REJECT_COLUMNS = ["source", "upstream_file", "upstream_row", "id", "lang"]
+"""The columns of a removed row that its reject records."""
+
+
+def reason_key(reason: str) -> str:
+    """Group reasons for the report: drop quoted values so 'answer 'E' is not ...' counts as one kind."""
+    return _QUOTED_OR_NUMBER.sub("…", reason)[:120]
+
+
+@dataclass
+class RejectBatch:
+    """Rejects made in a build's shard worker, as the lines :meth:`RejectLog.add` writes for them and
+    their counts: the build process appends them as they are (and Reject objects need not be pickled)."""
+
+    lines: list[str] = field(default_factory=list)
+    expected: int = 0
+    by_source: Counter = field(default_factory=Counter)
+    by_step: Counter = field(default_factory=Counter)
+    by_reason: Counter = field(default_factory=Counter)
+    first: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, rejects: Iterable[Reject]) -> RejectBatch:
+        batch = cls()
+        for reject in rejects:
+            batch.lines.append(_JSON_LINE(reject.to_dict()))
+            batch.expected += reject.expected
+            if reject.source not in batch.first:
+                batch.first[reject.source] = f"{reject.where}: {reject.reason}"[:300]
+            batch.by_source[reject.source] += 1
+            batch.by_step[reject.step] += 1
+            batch.by_reason[reason_key(reject.reason)] += 1
+        return batch
+
+
+@dataclass
+class RejectLog:
+    """Appends rejects to ``rejects.jsonl`` as they come and counts them."""
+
+    path: Path
+    strict: bool
+    total: int = 0
+    by_source: Counter = field(default_factory=Counter)
+    by_step: Counter = field(default_factory=Counter)
+    by_reason: Counter = field(default_factory=Counter)
+
+    first: dict[str, str] = field(default_factory=dict)
+    """Each source's first reject, where and why (named when a source yields no entry)."""
+    expected: int = 0
+    """Rejects marked ``expected`` (documented gaps of an upstream release); never a ``--strict`` failure."""
+
+    def __post_init__(self) -> None:
+        # backslashreplace: a reason quoting undecodable upstream bytes is written as a JSON escape, not a crash
+        self._fh = open(self.path, "w", encoding="utf-8", errors="backslashreplace")
+
+    def add(self, reject: Reject, *, fail_if_strict: bool = True) -> None:
+        if self.strict and fail_if_strict and not reject.expected:
+            raise SourceRowError(reject.source, reject.file, reject.row, reject.reason)
+        self._fh.write(_JSON_LINE(reject.to_dict()) + "\n")
+        self.total += 1
+        self.expected += reject.expected
+        if reject.source not in self.first:
+            self.first[reject.source] = f"{reject.where}: {reject.reason}"[:300]
+        self.by_source[reject.source] += 1
+        self.by_step[reject.step] += 1
+        self.by_reason[reason_key(reject.reason)] += 1
+
+    def add_batch(self, batch: RejectBatch) -> None:
+        """Append a worker's rejects (:meth:`add` of each, which ``--strict`` let through there)."""
+        if batch.lines:
+            self._fh.write("\n".join(batch.lines) + "\n")
+        self.total += len(batch.lines)
+        self.expected += batch.expected
+        for source, first in batch.first.items():
+            self.first.setdefault(source, first)
+        self.by_source.update(batch.by_source)
+        self.by_step.update(batch.by_step)
+        self.by_reason.update(batch.by_reason)
+
+    def add_removed(self, rows: pa.Table, reasons: Sequence[str], step: str) -> None:
+        """One reject per row of ``rows`` (:data:`_REJECT_COLUMNS`), removed by quality step ``step``
+        with ``reasons[i]``: what :meth:`add` writes and counts for each, never a ``--strict`` failure."""
+        sources, files, upstream_rows, ids, langs = (rows.column(c).to_pylist() for c in _REJECT_COLUMNS)
+        reasons = [r or "removed" for r in reasons]
+        lines = [_JSON_LINE({"source": source, "file": file or "", "row": row, "reason": reason, "id": id_,
+                             "lang": lang, "step": step, "expected": False})
+                 for source, file, row, reason, id_, lang in zip(sources, files, upstream_rows, reasons, ids, langs,
+                                                                  strict=True)]
+        if not lines:
+            return
+        self._fh.write("\n".join(lines) + "\n")
+        self.total += len(lines)
+        for i, source in enumerate(sources):
+            if source not in self.first:
+                where = Reject(source, files[i] or "", upstream_rows[i], reasons[i]).where
+                self.first[source] = f"{where}: {reasons[i]}"[:300]
+        self.by_source.update(sources)
+        self.by_step[step] += len(lines)
+        self.by_reason.update(map(reason_key, reasons))
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def reopen(self) -> None:
+        """Append again after :meth:`close` (the whole-build steps reject after the stream)."""
+        self._fh = open(self.path, "a", encoding="utf-8", errors="backslashreplace")
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "expected": self.expected,
+            "by_source": dict(sorted(self.by_source.items())),
+            "by_step": dict(sorted(self.by_step.items())),
+            "by_reason": dict(self.by_reason.most_common()),
+        }
+
+
+def test_first_order(split: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Row positions with the test rows first, then validation, then the rest; each in stream order."""
+    rank = np.full(len(split), 2, dtype=np.int8)  # train
+    for value, name in enumerate(("test", "validation")):
+        rank[pc.equal(split, name).to_numpy(zero_copy_only=False)] = value
+    return np.argsort(rank, kind="stable")
+
+
+def run_split_steps(held: list[pa.Table], steps: list[tuple[TableStep, StepStats]], rejects: RejectLog,
+                    progress: bool) -> pa.Table:
+    """Run the whole-build steps on the table, test rows first; returns the table without the rows they
+    removed and without the steps' own columns (names starting with ``_``), rows in their order.
+
+    ``held``: ``[table]``, which this empties: when nothing else holds the table, its own columns (the
+    MinHash signatures: 40% of it) are freed while the steps run on their reordered copy."""
+    table = held.pop()
+    order = test_first_order(table.column("split"))  # row of `table` of each row of `working`
+    working = table.take(pa.array(order))  # one chunk, in one pass over the stream's many batches
+    table = table.drop_columns([c for c in table.column_names if c.startswith("_")])
+    rejects.reopen()
+    try:
+        for k, (step, stats) in enumerate(tqdm(steps, desc="quality", unit=" step", disable=not progress)):
+            result = step(working)
+            keep = np.asarray(result.keep, dtype=bool)
+            stats.record_table(working.column("lang"), keep, result.reasons)
+            dropped = np.flatnonzero(~keep)
+            if not len(dropped):
+                continue
+            rows = working.select(_REJECT_COLUMNS).take(pa.array(dropped))
+            rejects.add_removed(rows, [result.reasons[i] for i in dropped], step.name)
+            order = order[keep]
+            if k + 1 < len(steps):  # the next step sees the rows this one kept
+                working = working.take(pa.array(np.flatnonzero(keep)))
+    finally:
+        rejects.close()
+    del working
+    kept = np.zeros(table.num_rows, dtype=bool)
+    kept[order] = True
+    return table.filter(pa.array(kept))
