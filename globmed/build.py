@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
 import globmed
-from globmed.build_files import present_languages, write_languages
+from globmed.build_files import SPILL_FOLDER, mapped_tables, present_languages, spill_tables, write_languages
 from globmed.build_output import check_out, new_work_folder, put_in_place
 from globmed.build_steps import RejectBatch, RejectLog, run_split_steps
 from globmed.cards import render_dataset_card
@@ -199,12 +199,19 @@ class _Stream:
         self.flush()
         self.opts = self.steps = self.table_steps = None  # type: ignore[assignment]
         self.rejects = RejectBatch.of(self.rejects)  # --strict has let them through
+        if _SPILL_DIR is not None and self.tables:  # a shard worker: the rows go back as a file, not a pickle
+            self.tables = [spill_tables(self.tables, _SPILL_DIR)]
         return self
 
 
 # the sources and steps of the running build, inherited by forked shard workers
 _SHARD_CONTEXT: tuple[BuildOptions, set[str], list[tuple[Source, Path | None]], list[Step], list[TableStep],
                       set[str]] | None = None
+
+
+_SPILL_DIR: Path | None = None
+"""Where forked shard workers leave their rows (:func:`~globmed.build_files.spill_tables`) for the build
+process to map, rather than pickling a few hundred MB back through pipes; set while they run."""
 
 
 _SHARD_GC_THRESHOLD = 100_000
@@ -232,15 +239,22 @@ def _read_shard(task: tuple[int, Any]) -> _Stream:
         gc.set_threshold(*thresholds)
 
 
-def _shard_results(tasks: list[tuple[int, Any]], workers: int) -> Iterator[_Stream]:
-    """Each shard's stream, in task order; in ``workers`` forked processes when that pays."""
+def _shard_results(tasks: list[tuple[int, Any]], workers: int, spill: Path) -> Iterator[_Stream]:
+    """Each shard's stream, in task order; in ``workers`` forked processes when that pays, which leave
+    their rows in Arrow files under ``spill`` (mapped back by :func:`~globmed.build_files.mapped_tables`)."""
+    global _SPILL_DIR
     if workers <= 1 or len(tasks) <= 1:
         for task in tasks:
             yield _read_shard(task)
         return
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(min(workers, len(tasks))) as pool:
-        yield from pool.imap(_read_shard, tasks)
+    spill.mkdir(exist_ok=True)
+    _SPILL_DIR = spill
+    try:
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(min(workers, len(tasks))) as pool:
+            yield from pool.imap(_read_shard, tasks)
+    finally:
+        _SPILL_DIR = None
 
 
 def build_workers(requested: int | None) -> int:
@@ -296,7 +310,7 @@ def _build_into(
                     seen[item_id] = where
         for (_, stats), part in zip(stream_steps, stream.stats, strict=True):
             stats.merge(part)
-        for table in stream.tables:
+        for table in mapped_tables(stream.tables):
             if dropped:
                 table = table.filter(pc.invert(pc.is_in(table.column("id"), pa.array(sorted(dropped)))))
             hints = table.column("upstream_split")
@@ -318,7 +332,8 @@ def _build_into(
             origins: list[Entry] = []
             read_items = 0
             try:
-                for stream in tqdm(_shard_results(tasks, workers), total=len(tasks), desc=f"read {source.name}",
+                for stream in tqdm(_shard_results(tasks, workers, tmp / SPILL_FOLDER), total=len(tasks),
+                                   desc=f"read {source.name}",
                                    unit=" part", disable=not opts.progress):
                     take(stream)
                     read_items += stream.read_items
@@ -334,6 +349,7 @@ def _build_into(
                 take(stream.drain(), local=True)
     finally:
         rejects.close()
+        shutil.rmtree(tmp / SPILL_FOLDER, ignore_errors=True)  # empty unless a shard worker failed
         for step, _ in stream_steps:  # streaming is over: steps may free workers and models
             getattr(step, "close", lambda: None)()
 

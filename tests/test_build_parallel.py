@@ -7,6 +7,7 @@ import json
 import pickle
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from conftest import mcq_row, write_jsonl
 
@@ -48,14 +49,22 @@ def test_parallel_build_equals_the_one_process_build(tmp_path: Path, monkeypatch
     with open(src / "en.jsonl", "a", encoding="utf-8") as fh:  # a broken row and a duplicate id late in a file
         fh.write("{not json\n")
         fh.write(json.dumps({**json.loads((src / "en.jsonl").read_text().splitlines()[3]), "question": "x " * 30}) + "\n")
+    import globmed.build as build_module
+
+    handed: list[type] = []  # how each stream's rows reached the build process
+    real = build_module.mapped_tables
+    monkeypatch.setattr(build_module, "mapped_tables", lambda tables: handed.extend(map(type, tables)) or real(tables))
     one, out1 = _build(tmp_path, src, 1)
+    assert handed and set(handed) == {pa.Table}  # in this process: the tables themselves
+    handed.clear()
     two, out2 = _build(tmp_path, src, 2)
+    assert handed and set(handed) == {str}  # from the workers: Arrow files, mapped and removed
     assert len(DemoSource().shards(src)) > 24
-    files1 = sorted(p.relative_to(out1) for p in out1.rglob("*") if p.is_file())
-    files2 = sorted(p.relative_to(out2) for p in out2.rglob("*") if p.is_file())
-    assert files1 == files2
+    files1 = sorted(p.relative_to(out1) for p in out1.rglob("*"))
+    files2 = sorted(p.relative_to(out2) for p in out2.rglob("*"))
+    assert files1 == files2  # no folder of parts left behind either
     for rel in files1:
-        assert (out1 / rel).read_bytes() == (out2 / rel).read_bytes(), rel
+        assert (out1 / rel).is_dir() or (out1 / rel).read_bytes() == (out2 / rel).read_bytes(), rel
     assert one["rejects"]["by_step"]["read"] == 1 and one["rejects"]["by_step"]["validate"] == 1
     langid = next(s for s in one["steps"] if s["step"] == "language_id")
     assert one["steps"] == two["steps"] and langid["entries_out"] < langid["entries_in"]
