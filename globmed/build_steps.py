@@ -57,13 +57,18 @@ class RejectBatch:
         batch = cls()
         for reject in rejects:
             batch.lines.append(_JSON_LINE(reject.to_dict()))
-            batch.expected += reject.expected
-            if reject.source not in batch.first:
-                batch.first[reject.source] = f"{reject.where}: {reject.reason}"[:300]
-            batch.by_source[reject.source] += 1
-            batch.by_step[reject.step] += 1
-            batch.by_reason[reason_key(reject.reason)] += 1
+            _tally(batch, reject)
         return batch
+
+
+def _tally(counts: RejectBatch | RejectLog, reject: Reject) -> None:
+    """Count one reject in ``counts``' totals (all but the line itself)."""
+    counts.expected += reject.expected
+    if reject.source not in counts.first:
+        counts.first[reject.source] = f"{reject.where}: {reject.reason}"[:300]
+    counts.by_source[reject.source] += 1
+    counts.by_step[reject.step] += 1
+    counts.by_reason[reason_key(reject.reason)] += 1
 
 
 @dataclass
@@ -91,12 +96,7 @@ class RejectLog:
             raise SourceRowError(reject.source, reject.file, reject.row, reject.reason)
         self._fh.write(_JSON_LINE(reject.to_dict()) + "\n")
         self.total += 1
-        self.expected += reject.expected
-        if reject.source not in self.first:
-            self.first[reject.source] = f"{reject.where}: {reject.reason}"[:300]
-        self.by_source[reject.source] += 1
-        self.by_step[reject.step] += 1
-        self.by_reason[reason_key(reject.reason)] += 1
+        _tally(self, reject)
 
     def add_batch(self, batch: RejectBatch) -> None:
         """Append a worker's rejects (:meth:`add` of each, which ``--strict`` let through there)."""
