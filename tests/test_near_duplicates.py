@@ -79,7 +79,7 @@ def _normalise_by_hand(text: str) -> str:
 def test_a_batch_is_normalised_as_each_text_by_hand():
     """The vectorised pass over a whole batch: full-width forms, marks, letters outside the basic plane,
     NUL and other controls, runs of spaces and punctuation at either end, empty texts."""
-    from globmed.quality.near_duplicates import _folded
+    from globmed.quality.comparison_text import _folded
 
     rng = random.Random(5)
     alphabet = [*"ab  ,.!?\x00\t\n-ＡＢ１ｚ、。糖尿病éọABZÉЖΩΣİ", "e\u0301", "E\u0301", "\U0001D518", "\U0001F600",
