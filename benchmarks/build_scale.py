@@ -9,7 +9,7 @@ as demo-format JSONL, then runs `globmed build --source demo=DIR` in a child pro
 
 seconds: wall time of the build alone (generation excluded); peak_rss_mb: the peak of the summed
 proportional set size (PSS, so pages shared by forked workers count once) of the build process and
-its children, sampled every 0.1 s.
+its children, sampled every 0.1 s, or less often when a sample is dear (:data:`SAMPLE_SHARE`).
 
     python benchmarks/build_scale.py --n 100000
 """
@@ -66,15 +66,26 @@ def synthetic_build(work: Path, n: int, seed: int, out: Path, *extra: str) -> li
             "--no-progress", "--force", *extra]
 
 
+SAMPLE_EVERY = 0.1
+"""Seconds between memory samples, at least."""
+SAMPLE_SHARE = 0.05
+"""At most this share of one core goes to sampling: reading the PSS of a process tree of a few GB walks its
+page tables (about 30 ms for 3 x 2 GB here), and at 10 samples a second the sampler took a third of a core
+from the command it measured (a 500k build: 60 s sampled, 52 s not)."""
+
+
 def run_sampled(cmd: list[str], stdout: int | IO, stderr: int | IO, env: dict[str, str] | None = None
                 ) -> tuple[float, float, subprocess.Popen]:
-    """Run ``cmd``; (wall seconds, peak PSS MB of it and its children sampled every 0.1 s, the process)."""
+    """Run ``cmd``; (wall seconds, peak PSS MB of it and its children, the process). PSS is sampled every
+    :data:`SAMPLE_EVERY` seconds, or less often when a sample costs more than :data:`SAMPLE_SHARE` of
+    the time between samples."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, text=True, env=env)
     peak = 0.0
     while proc.poll() is None:
+        began = time.perf_counter()
         peak = max(peak, _pss_mb(proc.pid))
-        time.sleep(0.1)
+        time.sleep(max(SAMPLE_EVERY, (time.perf_counter() - began) / SAMPLE_SHARE))
     return time.perf_counter() - start, peak, proc
 
 

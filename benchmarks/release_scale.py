@@ -10,8 +10,9 @@ process, and prints one line:
 build_s, gate_s: wall time of each command; *_cpu_s: user + system CPU time of each command and its
 children (comparable when other work shares the cores); peak_rss_mb: the highest summed proportional
 set size (PSS, shared pages of forked workers counted once) of either command and its children, sampled
-every 0.1 s; pairs: the test/train near-duplicate pairs the gate reports (a build must pass its own
-gate: 0). Exits non-zero when the build fails or a gate other than near_duplicates fails.
+every 0.1 s, or less often when a sample is dear (build_scale.SAMPLE_SHARE: the sampler takes at most 5%
+of a core from the commands it times); pairs: the test/train near-duplicate pairs the gate reports (a build
+must pass its own gate: 0). Exits non-zero when the build fails or a gate other than near_duplicates fails.
 
     python benchmarks/release_scale.py --n 500000
 """
