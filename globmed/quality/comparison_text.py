@@ -14,6 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from globmed.quality.codepoints import bmp_categories
+
 CONTEXT_CHARS = 500
 
 _BMP_KEEP: np.ndarray | None = None
@@ -23,7 +25,7 @@ def _keeps(cp: np.ndarray) -> np.ndarray:
     """Whether each code point is a letter, a mark or a digit (Unicode categories L*, M*, N*)."""
     global _BMP_KEEP
     if _BMP_KEEP is None:
-        _BMP_KEEP = np.array([unicodedata.category(chr(c))[0] in "LMN" for c in range(0x10000)], dtype=bool)
+        _BMP_KEEP = np.array([c[0] in "LMN" for c in bmp_categories()], dtype=bool)
     if not len(cp) or cp.max() < 0x10000:
         return _BMP_KEEP[cp]
     keep = np.zeros(len(cp), dtype=bool)
@@ -82,15 +84,13 @@ def _fold_table() -> np.ndarray:
     medial sigma by context) and for U+FFFF, which stands for any code point beyond the plane."""
     global _FOLD
     if _FOLD is None:
-        fold = np.empty(0x10000, np.uint32)
-        for c in range(0x10000):
-            low = chr(c).lower()
-            if len(low) != 1 or c in (0x3A3, 0xFFFF):
-                fold[c] = _SPECIAL
-                continue
-            o = ord(low)
-            o = o - 0xFEE0 if 0xFF01 <= o <= 0xFF5E else o
-            fold[c] = o | (int(_KEPT) if unicodedata.category(chr(o))[0] in "LMN" else 0)
+        lowered = [chr(c).lower() for c in range(0x10000)]
+        fold = np.array([ord(t) if len(t) == 1 else 0 for t in lowered], np.uint32)
+        wide = (fold >= 0xFF01) & (fold <= 0xFF5E)
+        fold[wide] -= 0xFEE0
+        fold[_keeps(fold)] |= _KEPT
+        fold[[len(t) != 1 for t in lowered]] = _SPECIAL
+        fold[[0x3A3, 0xFFFF]] = _SPECIAL
         _FOLD = fold
     return _FOLD
 
