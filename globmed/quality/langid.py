@@ -159,6 +159,11 @@ class LanguageIdentifier:
         # (then a language's probability can reach its threshold only as the top label); else the top 3
         self._k = 1 if all(len(p.fasttext) <= 1 and p.accept >= 0.5 for p in plans) else 3
 
+    def release_py3(self) -> None:
+        """Let py3langid's model go (:attr:`py3_batch` loads it again when next needed)."""
+        self._py3_batch = None
+        py3langid_batch.cache_clear()
+
     @property
     def py3_batch(self):
         """py3langid over whole batches (vectorised; the same results as its ``classify``)."""
@@ -456,8 +461,7 @@ class LanguageIdStep(Step):
         if self._pool is not None:
             self._pool.terminate()
             self._pool = None
-        self.identifier._py3_batch = None
-        py3langid_batch.cache_clear()
+        self.identifier.release_py3()
 
     def _judge(self, texts: list[str], langs: list[str], min_words: list[float]) -> FieldVerdicts:
         if self.workers == 1 or len(texts) < 2000 or multiprocessing.current_process().daemon:
