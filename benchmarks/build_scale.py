@@ -101,7 +101,10 @@ def main() -> int:
     try:
         cmd = synthetic_build(work, args.n, args.seed, args.keep or work / "out",
                               *(["--no-quality"] if args.no_quality else []))
-        seconds, peak, proc = run_sampled(cmd, subprocess.DEVNULL, subprocess.PIPE)
+        # the build's near-duplicate memo goes with a kept folder (for `globmed release dataset` on it), else
+        # in the run's own folder
+        env = None if args.keep else {**os.environ, "GLOBMED_MEMO": str(work / "memo")}
+        seconds, peak, proc = run_sampled(cmd, subprocess.DEVNULL, subprocess.PIPE, env)
         if proc.returncode:
             sys.stderr.write(proc.stderr.read())
             return proc.returncode

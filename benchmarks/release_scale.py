@@ -52,8 +52,9 @@ def main() -> int:
     ap.add_argument("--keep", type=Path, default=None, help="keep the build folder here")
     args = ap.parse_args()
 
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     work = Path(tempfile.mkdtemp(prefix="globmed-release-scale-"))
+    # the build's near-duplicate memo, which the gate reads, in the run's own folder: a run starts without one
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GLOBMED_MEMO": str(work / "memo")}
     try:
         out = args.keep or work / "out"
         build = synthetic_build(work, args.n, args.seed, out)

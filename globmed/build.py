@@ -111,13 +111,36 @@ def build(opts: BuildOptions) -> dict[str, Any]:
                                f"({', '.join(langs)}); add them to --langs or the profile")
     out = check_out(Path(opts.out), [path for _, path in sources], opts.force)
     tmp = new_work_folder(out)
+    memo = _begin_memo(opts.steps, out)
     try:
         report = _build_into(tmp, opts, langs, sources, ratios)
         put_in_place(tmp, out, opts.force)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if memo is not None:
+            memo.discard()
         raise
+    finally:
+        for step in opts.steps:
+            if getattr(getattr(step, "store", None), "memo", None) is not None:
+                step.store.memo = None
+    if memo is not None:
+        memo.commit()
     return report
+
+
+def _begin_memo(steps: Sequence[Step | TableStep], out: Path) -> Any:
+    """A :class:`~globmed.quality.sketch_memo.MemoWriter` given to the signature store of the quality steps
+    (what the build computes for its near-duplicate search, kept for the release gates), or None."""
+    stores = {id(s.store): s.store for s in steps if hasattr(getattr(s, "store", None), "memo")}
+    if len(stores) != 1:
+        return None
+    from globmed.quality.sketch_memo import MemoWriter
+
+    store = next(iter(stores.values()))
+    memo = MemoWriter.begin(out, store.definition)
+    store.memo = memo
+    return memo
 
 
 class _Stream:

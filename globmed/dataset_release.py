@@ -260,8 +260,32 @@ def _split_tables(loaded: dict[str, Any]) -> dict[str, Any]:
     return {split: pa.concat_tables(tables) for split, tables in parts.items()}
 
 
-def gate_near_duplicates(loaded: dict[str, Any], definition: Definition | None = None, workers: int = 2) -> GateResult:
-    """No train/validation entry is a duplicate or near-duplicate of a test entry (any language)."""
+def _sketches(store: Any, table: Any, memo: Any) -> tuple[Any, Any, Any, int]:
+    """``(signatures, duplicate keys, band keys, rows found in the memo)`` of a table's rows: from the
+    build's memo where it has their text (:mod:`globmed.quality.sketch_memo`), the rest computed."""
+    import numpy as np
+    import pyarrow as pa
+
+    from globmed.quality.sketch_memo import text_keys
+
+    if memo is None or not table.num_rows:
+        return (*store.compute(table, bands=True), 0)
+    at = memo.find(text_keys(table, workers=store.workers))
+    found = at >= 0
+    if not found.any():
+        return (*store.compute(table, bands=True), 0)
+    sig, hashes, bands = memo.sketches(np.where(found, at, 0))
+    miss = np.flatnonzero(~found)
+    if len(miss):
+        sig[miss], hashes[miss], bands[miss] = store.compute(table.take(pa.array(miss)), bands=True)
+    return sig, hashes, bands, int(found.sum())
+
+
+def gate_near_duplicates(loaded: dict[str, Any], definition: Definition | None = None, workers: int = 2,
+                         memo: Any = None) -> GateResult:
+    """No train/validation entry is a duplicate or near-duplicate of a test entry (any language). ``memo``:
+    the build's :class:`~globmed.quality.sketch_memo.Memo`, whose signatures and similarities are used
+    for the texts it has (the verdict is the same without it)."""
     import numpy as np
     import pyarrow as pa
 
@@ -278,18 +302,29 @@ def gate_near_duplicates(loaded: dict[str, Any], definition: Definition | None =
     test = test.select(cols)
     others = pa.concat_tables([t.select(cols) for _, t in rest])
     split_of = np.repeat(np.arange(len(rest)), [t.num_rows for _, t in rest])
-    sides = []
+    sides, from_memo, looked_up = [], 0, [0, 0]
     for side in (others, test):  # band keys made in the signature workers, not after them in this process
-        sig, hashes, bands = store.compute(side, bands=True)
+        sig, hashes, bands, hits = _sketches(store, side, memo)
+        from_memo += hits
         sides.append(table_side(side, definition, sig, hashes, bands=bands))
-    q, r, sim = find_pairs(*sides, definition, workers=workers)
+
+    def known(hq: Any, hr: Any) -> tuple[Any, Any]:
+        found, sim = memo.similarities(hq, hr)
+        looked_up[:] = [int(found.sum()), len(found)]
+        return found, sim
+
+    q, r, sim = find_pairs(*sides, definition, workers=workers, known=None if memo is None else known)
     problems = []
     test_ids, other_ids = test.column("id"), others.column("id")
     for i, (j, s) in first_match(q, r, sim).items():
         kind = "duplicate" if s == 1.0 else f"near-duplicate (5-gram Jaccard {s:.2f})"
         problems.append(f"test entry {test_ids[j].as_py()!r} is a {kind} of {rest[split_of[i]][0]} entry "
                         f"{other_ids[i].as_py()!r}")
-    return GateResult("near_duplicates", problems)
+    note = None
+    if memo is not None:
+        note = (f"from the build's memo: the signatures of {from_memo:,} of {others.num_rows + test.num_rows:,} rows, "
+                f"the similarities of {looked_up[0]:,} of {looked_up[1]:,} candidate pairs; the rest computed")
+    return GateResult("near_duplicates", problems, note=note)
 
 
 def _all_config_problems(folder: Path, cfg: str, cache_dir: Path) -> list[str]:
@@ -317,7 +352,10 @@ def _all_config_problems(folder: Path, cfg: str, cache_dir: Path) -> list[str]:
 
 
 def run_dataset_gates(folder: Path, report: dict[str, Any], allow_nonredistributable: Sequence[str] = (),
-                      near_dup_threshold: float | None = None) -> tuple[list[GateResult], str | None]:
+                      near_dup_threshold: float | None = None, recompute: bool = False
+                      ) -> tuple[list[GateResult], str | None]:
+    """Every dataset gate on ``folder``; ``recompute``: the near-duplicate search does not use the build's
+    memo (:mod:`globmed.quality.sketch_memo`)."""
     results = [gate_licences(report, allow_nonredistributable)]
     card_result, card = gate_card(folder, report)
     results.append(card_result)
@@ -334,7 +372,11 @@ def run_dataset_gates(folder: Path, report: dict[str, Any], allow_nonredistribut
             definition = Definition.default()
             if near_dup_threshold is not None:
                 definition = dataclasses.replace(definition, threshold=near_dup_threshold)
-            results += [gate_features(loaded), gate_origin_split(loaded), gate_near_duplicates(loaded, definition)]
+            from globmed.quality.sketch_memo import Memo
+
+            memo = None if recompute else Memo.open(folder, definition)
+            results += [gate_features(loaded), gate_origin_split(loaded),
+                        gate_near_duplicates(loaded, definition, memo=memo)]
         else:
             results += [GateResult(n, [], skipped="the folder does not load")
                         for n in ("features", "origin_split", "near_duplicates")]
@@ -364,6 +406,8 @@ class DatasetRelease:
     allow_nonredistributable: Sequence[str] = ()
     near_dup_threshold: float | None = None
     """None: the definition's threshold (``dedup.threshold`` in ``globmed/quality/quality.yaml``)."""
+    recompute: bool = False
+    """Compute every signature and similarity of the near-duplicate search, not using the build's memo."""
     compare_with_hub: bool = True
     """Fetch the Hub's current card (to merge its metadata and show the diff); the demo turns it off."""
 
@@ -395,7 +439,8 @@ def release_dataset(opts: DatasetRelease, api=None, echo: Printer = print) -> Co
         require_token()
     folder = Path(opts.folder)
     report = read_report(folder)
-    results, card = run_dataset_gates(folder, report, opts.allow_nonredistributable, opts.near_dup_threshold)
+    results, card = run_dataset_gates(folder, report, opts.allow_nonredistributable, opts.near_dup_threshold,
+                                      opts.recompute)
     echo(gate_summary(results))
     raise_on_failures("dataset", results)
     api = api or hub_api()

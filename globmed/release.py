@@ -221,6 +221,8 @@ class GateResult:
     name: str
     problems: list[str]
     skipped: str | None = None
+    note: str | None = None
+    """How the gate got its answer, when that is worth saying (shown after ok/FAILED)."""
 
     @property
     def ok(self) -> bool:
@@ -240,4 +242,4 @@ def raise_on_failures(kind: str, results: Sequence[GateResult]) -> None:
 
 def gate_summary(results: Sequence[GateResult]) -> str:
     return "\n".join(f"gate {r.name}: " + ("skipped (" + r.skipped + ")" if r.skipped else "ok" if r.ok else "FAILED")
-                     for r in results)
+                     + (f" ({r.note})" if r.note and not r.skipped else "") for r in results)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# builds keep a near-duplicate memo for the release gates (globmed.quality.sketch_memo): the tests' own, not the user's
+os.environ["GLOBMED_MEMO"] = tempfile.mkdtemp(prefix="globmed-test-memo-")
+atexit.register(shutil.rmtree, os.environ["GLOBMED_MEMO"], True)
 
 import pytest  # noqa: E402
 

@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--dry-run", action="store_true", help="run the gates and print the commit plan; upload nothing")
     d.add_argument("--allow-nonredistributable", action="append", default=[], metavar="SOURCE",
                    help="release a source whose licence is marked not redistributable (repeat per source)")
+    d.add_argument("--recompute", action="store_true",
+                   help="compute every signature and similarity of the near-duplicate gate again instead of "
+                   "looking up what the build kept for texts it has (GLOBMED_MEMO; the verdict is the same)")
     d.set_defaults(func=run_dataset)
 
     m = rsub.add_parser("model", help="release a fine-tuned model with its bench results as a Hub model repo")
@@ -60,7 +63,8 @@ def run_dataset(args: argparse.Namespace) -> int:
 
     release_dataset(DatasetRelease(folder=args.folder, repo_id=args.repo_id, private=args.private,
                                    revision=args.revision, dry_run=args.dry_run,
-                                   allow_nonredistributable=args.allow_nonredistributable))
+                                   allow_nonredistributable=args.allow_nonredistributable,
+                                   recompute=args.recompute))
     return 0
 
 

@@ -128,7 +128,8 @@ class DecontaminationStep(TableStep):
             bands = self.store.bands_of(table, sig)
             q, r, sim = find_pairs(table_side(table, self.definition, sig, hashes, rest, bands),
                                    table_side(table, self.definition, sig, hashes, test, bands), self.definition,
-                                   workers=self.store.workers)
+                                   workers=self.store.workers,
+                                   verified=None if self.store.memo is None else self.store.memo.add_pairs)
             for k, (j, s) in first_match(q, r, sim).items():
                 i = int(rest[k])
                 if reasons[i] is None:

@@ -172,11 +172,14 @@ def _close_in_band(state: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, 
     return np.concatenate(found_q), np.concatenate(found_r)
 
 
-def find_pairs(query: Side, ref: Side, definition: Definition, workers: int = 1
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def find_pairs(query: Side, ref: Side, definition: Definition, workers: int = 1, known: Any = None,
+               verified: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every ``(query row, ref row, similarity)`` that is a duplicate (1.0) or near-duplicate under
     the definition, sorted by query row then ref row. ``workers``: processes for the candidate
-    estimates (one LSH band each) and the exact verification; the result does not depend on it."""
+    estimates (one LSH band each) and the exact verification; the result does not depend on it.
+    ``known(hashes_q, hashes_r) -> (found, similarity)``: exact similarities already computed, by the
+    duplicate keys of the two texts (:class:`~globmed.quality.sketch_memo.Memo`); ``verified(hashes_q,
+    hashes_r, similarity)`` is given those this search computes."""
     from globmed.quality.minhash import band_keys, low_bytes, unique_pairs
 
     found_q, found_r = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
@@ -201,7 +204,13 @@ def find_pairs(query: Side, ref: Side, definition: Definition, workers: int = 1
     q, r = unique_pairs(np.concatenate(found_q), np.concatenate(found_r), len(ref.hashes))
     sim = np.ones(len(q), dtype=np.float64)
     todo = np.flatnonzero(query.hashes[q] != ref.hashes[r])
+    if known is not None and len(todo):
+        found, memo_sim = known(query.hashes[q[todo]], ref.hashes[r[todo]])
+        sim[todo[found]] = memo_sim[found]
+        todo = todo[~found]
     sim[todo] = exact_similarity(q[todo], r[todo], query.texts, ref.texts, workers=workers)
+    if verified is not None:
+        verified(query.hashes[q[todo]], ref.hashes[r[todo]], sim[todo])
     keep = sim >= definition.threshold
     if query.questions is not None and ref.questions is not None:
         near = np.flatnonzero(keep & (sim < 1.0))
@@ -333,6 +342,8 @@ def exact_similarity(a: np.ndarray, b: np.ndarray, texts_a: Any, texts_b: Any, c
     intersection the dot product of its two rows; else Python sets. Both give exactly
     ``jaccard(shingles(x), shingles(y))``."""
 
+    if not len(a):  # (nothing to verify: scipy, a quarter of a second to import, is not needed)
+        return np.zeros(0, dtype=np.float64)
     if sparse is None:
         try:
             import scipy.sparse  # noqa: F401

@@ -52,6 +52,9 @@ class SignatureStore:
         self.ids: pa.Array | None = None
         self.sig: np.ndarray | None = None
         self.hashes: np.ndarray | None = None
+        self.memo: Any = None
+        """A :class:`~globmed.quality.sketch_memo.MemoWriter` while a build runs: the signatures made as
+        the rows are read, and the pairs the decontamination verifies, kept for the release gates."""
 
     @property
     def num_perm(self) -> int:
@@ -71,6 +74,10 @@ class SignatureStore:
             return {}
         # in this process (a build's streaming worker), in slices of `chunk` rows: nearer the caches
         sig, keys, bands = self.compute(table, workers=1, bands=True)
+        if self.memo is not None:
+            from globmed.quality.sketch_memo import text_keys
+
+            self.memo.add_rows(text_keys(table), sig, bands, keys)
         return {self.column: _fixed_width(sig, "<u4"), HASH_COLUMN: pa.array(keys, pa.uint64()),
                 self.bands_column: _fixed_width(bands, "<u8")}
 
