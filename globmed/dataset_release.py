@@ -39,7 +39,7 @@ from typing import Any
 
 from globmed.cards import render_dataset_card
 from globmed.errors import GlobmedError
-from globmed.quality.forked import fork_map
+from globmed.quality.forked import fork_map_started
 from globmed.quality.near_duplicates import Definition, find_pairs, first_match, table_side
 from globmed.release import (
     CommitPlan,
@@ -135,37 +135,60 @@ def gate_card(folder: Path, report: dict[str, Any]) -> tuple[GateResult, str | N
     return GateResult("card", problems), card
 
 
-def _load_config(state: tuple[Path, Path], task: tuple[str, str]) -> tuple[Any, str | None] | list[str]:
-    """``(load_dataset(folder, cfg), None)`` into a fresh cache under ``cache_dir``, or ``(None, why)``;
-    for ``("resolve", cfg)``, :func:`_all_config_problems`."""
+_KEY_COLUMNS = ["question", "options", "context"]
+
+
+def _load_config(state: tuple[Path, Path, bool], task: tuple[str, str]) -> tuple[Any, str | None, dict] | list[str]:
+    """``(load_dataset(folder, cfg), None, keys)`` into a fresh cache under ``cache_dir``, or ``(None, why,
+    {})``; ``keys``: per split, the :func:`~globmed.quality.sketch_memo.text_keys` of its rows when
+    ``with_keys`` (for the build's memo), made here, beside the other loads; for ``("resolve", cfg)``,
+    :func:`_all_config_problems`."""
     from datasets import load_dataset
 
-    folder, cache_dir = state
+    folder, cache_dir, with_keys = state
     kind, cfg = task
     if kind == "resolve":
         return _all_config_problems(folder, cfg, cache_dir)
     try:
-        return load_dataset(str(folder), cfg, cache_dir=tempfile.mkdtemp(dir=cache_dir, prefix=f"{cfg}-")), None
+        dsd = load_dataset(str(folder), cfg, cache_dir=tempfile.mkdtemp(dir=cache_dir, prefix=f"{cfg}-"))
     except Exception as exc:
-        return None, f"{type(exc).__name__}: {exc}"
+        return None, f"{type(exc).__name__}: {exc}", {}
+    keys = {}
+    if with_keys:
+        from globmed.quality.sketch_memo import text_keys
+
+        try:
+            keys = {split: text_keys(_arrow(ds, _KEY_COLUMNS)) for split, ds in dsd.items()}
+        except (KeyError, ValueError, TypeError, NotImplementedError):  # (Arrow's errors are of these kinds)
+            keys = {}  # columns missing or of another type: the features gate says so; no memo lookups
+    return dsd, None, keys
 
 
 def gate_loads(folder: Path, configs: Sequence[str], cache_dir: Path, workers: int = 2,
-               union: str | None = None) -> tuple[GateResult, dict[str, Any]]:
+               union: str | None = None, keys: dict[str, dict[str, Any]] | None = None
+               ) -> tuple[GateResult, dict[str, Any]]:
     """``load_dataset(folder, cfg)`` for every config, each into its own fresh cache; a failure is
     explained by the Parquet files (which file, which column) when they show why. A file that lacks
     a column fails the gate even when ``datasets`` loads it (it fills the column with nulls). When
     they all load, ``union`` (the ``all`` config), if given, must resolve to exactly the folder's
-    data files (:func:`_all_config_problems`). The first config loads here (and imports what a first load
-    does, 170 modules), the rest in up to ``workers`` forked processes; what comes back of a loaded config
-    is its memory-mapped cache files' paths (a ``datasets`` table pickles so), not its rows."""
+    data files (:func:`_all_config_problems`). The first config loads here while the rest load in up to
+    ``workers`` forked processes (started once ``datasets`` is imported here, so that they inherit it);
+    what comes back of a loaded config is its memory-mapped cache files' paths (a ``datasets`` table
+    pickles so), not its rows. ``keys``, when given, receives per config and split the text keys of the
+    rows (:mod:`globmed.quality.sketch_memo`)."""
+    import datasets  # noqa: F401  (imported before the loaders fork)
+
     tasks = [("load", cfg) for cfg in configs] + ([("resolve", union)] if union else [])
-    results = [_load_config((folder, cache_dir), task) for task in tasks[:1]]
-    results += fork_map(_load_config, (folder, cache_dir), tasks[1:], workers)
+    state = (folder, cache_dir, keys is not None)
+    with fork_map_started(_load_config, state, tasks[1:], workers) as rest:
+        results = [_load_config(state, task) for task in tasks[:1]]
+        results += rest()
     loaded, problems = {}, []
-    for cfg, (dsd, error) in zip(configs, results, strict=False):
+    for cfg, (dsd, error, cfg_keys) in zip(configs, results, strict=False):
         if error is None:
             loaded[cfg] = dsd
+            if keys is not None:
+                keys[cfg] = cfg_keys
         else:
             why = parquet_schema_problems(folder, cfg) or [error]
             problems.append(f"load_dataset({str(folder)!r}, {cfg!r}) failed: {'; '.join(why)}")
@@ -260,9 +283,28 @@ def _split_tables(loaded: dict[str, Any]) -> dict[str, Any]:
     return {split: pa.concat_tables(tables) for split, tables in parts.items()}
 
 
-def _sketches(store: Any, table: Any, memo: Any) -> tuple[Any, Any, Any, int]:
+def _split_keys(loaded: dict[str, Any], keys: dict[str, dict[str, Any]] | None) -> dict[str, Any] | None:
+    """The text keys of :func:`_split_tables`' rows, in its order, from :func:`gate_loads`' ``keys``; None
+    when a config's are missing."""
+    import numpy as np
+
+    if keys is None:
+        return None
+    parts: dict[str, list] = defaultdict(list)
+    for cfg, dsd in loaded.items():
+        if cfg == "all" and len(loaded) > 1:
+            continue
+        for split in dsd:
+            if split not in keys.get(cfg, {}):
+                return None
+            parts[split].append(keys[cfg][split])
+    return {split: np.concatenate(arrays) for split, arrays in parts.items()}
+
+
+def _sketches(store: Any, table: Any, memo: Any, keys: Any = None) -> tuple[Any, Any, Any, int]:
     """``(signatures, duplicate keys, band keys, rows found in the memo)`` of a table's rows: from the
-    build's memo where it has their text (:mod:`globmed.quality.sketch_memo`), the rest computed."""
+    build's memo where it has their text (:mod:`globmed.quality.sketch_memo`; ``keys``: the rows' text
+    keys when already made), the rest computed."""
     import numpy as np
     import pyarrow as pa
 
@@ -270,7 +312,7 @@ def _sketches(store: Any, table: Any, memo: Any) -> tuple[Any, Any, Any, int]:
 
     if memo is None or not table.num_rows:
         return (*store.compute(table, bands=True), 0)
-    at = memo.find(text_keys(table, workers=store.workers))
+    at = memo.find(text_keys(table, workers=store.workers) if keys is None else keys)
     found = at >= 0
     if not found.any():
         return (*store.compute(table, bands=True), 0)
@@ -282,7 +324,7 @@ def _sketches(store: Any, table: Any, memo: Any) -> tuple[Any, Any, Any, int]:
 
 
 def gate_near_duplicates(loaded: dict[str, Any], definition: Definition | None = None, workers: int = 2,
-                         memo: Any = None) -> GateResult:
+                         memo: Any = None, keys: dict[str, dict[str, Any]] | None = None) -> GateResult:
     """No train/validation entry is a duplicate or near-duplicate of a test entry (any language). ``memo``:
     the build's :class:`~globmed.quality.sketch_memo.Memo`, whose signatures and similarities are used
     for the texts it has (the verdict is the same without it)."""
@@ -302,9 +344,12 @@ def gate_near_duplicates(loaded: dict[str, Any], definition: Definition | None =
     test = test.select(cols)
     others = pa.concat_tables([t.select(cols) for _, t in rest])
     split_of = np.repeat(np.arange(len(rest)), [t.num_rows for _, t in rest])
+    split_keys = _split_keys(loaded, keys) if memo is not None else None
+    side_keys = [None, None] if split_keys is None else [
+        np.concatenate([split_keys[split] for split, _ in rest]), split_keys["test"]]
     sides, from_memo, looked_up = [], 0, [0, 0]
-    for side in (others, test):  # band keys made in the signature workers, not after them in this process
-        sig, hashes, bands, hits = _sketches(store, side, memo)
+    for side, side_key in zip((others, test), side_keys, strict=True):  # band keys made in the signature workers
+        sig, hashes, bands, hits = _sketches(store, side, memo, side_key)
         from_memo += hits
         sides.append(table_side(side, definition, sig, hashes, bands=bands))
 
@@ -366,17 +411,20 @@ def run_dataset_gates(folder: Path, report: dict[str, Any], allow_nonredistribut
         # every language config is loaded; `all` (their union) must resolve to exactly their files, so
         # that each Parquet file is read once and the rows of every language are checked once
         langs = [n for n in names if n != "all"]
-        load_result, loaded = gate_loads(folder, langs or names, cache, union="all" if langs and "all" in names else None)
+        definition = Definition.default()
+        if near_dup_threshold is not None:
+            definition = dataclasses.replace(definition, threshold=near_dup_threshold)
+        from globmed.quality.sketch_memo import Memo
+
+        # with a memo of the build, the loaders make the rows' text keys too
+        keys: dict[str, dict[str, Any]] | None = None if recompute or not Memo.kept(folder, definition) else {}
+        load_result, loaded = gate_loads(folder, langs or names, cache, union="all" if langs and "all" in names else None,
+                                         keys=keys)
         results.append(load_result)
         if load_result.ok:
-            definition = Definition.default()
-            if near_dup_threshold is not None:
-                definition = dataclasses.replace(definition, threshold=near_dup_threshold)
-            from globmed.quality.sketch_memo import Memo
-
-            memo = None if recompute else Memo.open(folder, definition)
+            memo = None if keys is None else Memo.open(folder, definition)
             results += [gate_features(loaded), gate_origin_split(loaded),
-                        gate_near_duplicates(loaded, definition, memo=memo)]
+                        gate_near_duplicates(loaded, definition, memo=memo, keys=keys)]
         else:
             results += [GateResult(n, [], skipped="the folder does not load")
                         for n in ("features", "origin_split", "near_duplicates")]

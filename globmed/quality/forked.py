@@ -6,7 +6,8 @@ verification, which otherwise hold one core while the other idles."""
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -38,3 +39,22 @@ def fork_map(func: Callable[[Any, Any], T], state: Any, items: Sequence[Any], wo
             return pool.map(_run, items, chunksize=1)
     finally:
         _JOB = None
+
+
+@contextmanager
+def fork_map_started(func: Callable[[Any, Any], T], state: Any, items: Sequence[Any], workers: int
+                     ) -> Iterator[Callable[[], list[T]]]:
+    """:func:`fork_map` started in the background: gives a function that waits for its results, so that
+    this process can do other work meanwhile (where it cannot fork, the items run when results are asked)."""
+    if workers < 1 or not items or multiprocessing.current_process().daemon:
+        yield lambda: [func(state, item) for item in items]
+        return
+    global _JOB
+    _JOB = (func, state)
+    try:
+        pool = multiprocessing.get_context("fork").Pool(min(workers, len(items)))  # forked now, with _JOB
+    finally:
+        _JOB = None
+    with pool:
+        pending = pool.map_async(_run, items, chunksize=1)
+        yield pending.get

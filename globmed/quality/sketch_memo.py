@@ -248,15 +248,24 @@ class Memo:
         self._pk, self._pa, self._pb = combined[order], a[order], b[order]
         self._psim = pairs.column("sim").to_numpy()[order]
 
+    @staticmethod
+    def _path(folder: Path, definition: Any) -> Path | None:
+        root = memo_root()
+        return None if root is None else root / f"{_folder_key(folder)}-{definition_digest(definition)}"
+
+    @classmethod
+    def kept(cls, folder: Path, definition: Any) -> bool:
+        """Whether a memo of ``folder`` under ``definition`` is kept (:meth:`open` checks it)."""
+        path = cls._path(folder, definition)
+        return path is not None and (path / MANIFEST).is_file()
+
     @classmethod
     def open(cls, folder: Path, definition: Any) -> Memo | None:
         """The memo of the build of ``folder`` under ``definition``, or None (none kept, incomplete, altered,
         or of another definition or code)."""
-        root = memo_root()
-        if root is None:
+        if not cls.kept(folder, definition):  # none kept for this folder and definition: nothing to say
             return None
-        digest = definition_digest(definition)
-        path = root / f"{_folder_key(folder)}-{digest}"
+        path, digest = cls._path(folder, definition), definition_digest(definition)
         try:
             manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
             if manifest.get("definition") != digest or manifest.get("folder") != str(Path(folder).resolve()):
