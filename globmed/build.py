@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 import globmed
 from globmed.build_files import SPILL_FOLDER, mapped_tables, present_languages, spill_tables, write_languages
 from globmed.build_output import check_out, new_work_folder, put_in_place
-from globmed.build_steps import RejectBatch, RejectLog, run_split_steps
+from globmed.build_steps import RejectBatch, RejectLog, split_steps_kept
 from globmed.cards import render_dataset_card
 from globmed.errors import GlobmedError, SourceRowError
 from globmed.export import DEFAULT_SHARD_ROWS
@@ -379,13 +379,17 @@ def _build_into(
     table = pa.concat_tables(tables) if tables else PIPELINE_SCHEMA.empty_table()
     tables.clear()
     table = table.append_column("split", split_column(table.column("origin_id"), assigner))
+    kept = None
     if split_steps:
         held = [table]
-        del table  # run_split_steps frees the signatures once it has its copy
-        table = run_split_steps(held, split_steps, rejects, opts.progress)
+        del table  # split_steps_kept frees the signatures once it has its copy
+        table, kept = split_steps_kept(held, split_steps, rejects, opts.progress)
 
-    present = present_languages(table, langs)
-    written = write_languages(table, present, tmp, opts.shard_rows, opts.progress)
+    present = present_languages(table, langs, kept)
+    written = write_languages(table, present, tmp, opts.shard_rows, opts.progress, kept)
+    if kept is not None:  # what the report counts, of the kept rows
+        table = table.select(["id", "origin_id", "lang", "source", "task", "license", "translation", "split"]
+                             ).filter(pa.array(kept))
 
     report = _report(opts, langs, present, table, written, rejects, assigner, step_stats,
                      per_source, other_lang, sources)

@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc
@@ -21,19 +22,25 @@ from globmed.export import WrittenFile, write_split
 from globmed.schema import SPLITS
 
 
-def present_languages(table: pa.Table, langs: Sequence[str]) -> list[str]:
-    """The languages of ``langs`` that have rows in ``table``, in the order of ``langs``."""
-    found = set(pc.unique(table.column("lang")).to_pylist())
+def present_languages(table: pa.Table, langs: Sequence[str], kept: np.ndarray | None = None) -> list[str]:
+    """The languages of ``langs`` that have (``kept``) rows in ``table``, in the order of ``langs``."""
+    column = table.column("lang") if kept is None else table.column("lang").filter(pa.array(kept))
+    found = set(pc.unique(column).to_pylist())
     return [lang for lang in langs if lang in found]
 
 
 def write_languages(table: pa.Table, langs: Sequence[str], out: Path, shard_rows: int,
-                    progress: bool = False) -> list[WrittenFile]:
-    """Write every split of each language of ``langs`` (in that order) under ``out``; returns the files
-    in the order written."""
+                    progress: bool = False, kept: np.ndarray | None = None) -> list[WrittenFile]:
+    """Write every split of each language of ``langs`` (in that order) under ``out``, of the rows ``kept``
+    (default: all); returns the files in the order written. Each language's kept rows are copied once, by
+    one filter of the whole table."""
     written: list[WrittenFile] = []
+    lang_column = table.column("lang").combine_chunks().dictionary_encode()
+    codes = lang_column.indices.to_numpy(zero_copy_only=False)
+    code_of = {name: i for i, name in enumerate(lang_column.dictionary.to_pylist())}
     for lang in tqdm(langs, desc="write", unit=" lang", disable=not progress):
-        lang_table = table.filter(pc.equal(table.column("lang"), lang))
+        mine = codes == code_of.get(lang, -1)
+        lang_table = table.filter(pa.array(mine if kept is None else mine & kept))
         for split in SPLITS:
             part = lang_table.filter(pc.equal(lang_table.column("split"), split))
             written += write_split(part, out, lang, split, shard_rows)

@@ -163,6 +163,15 @@ def run_split_steps(held: list[pa.Table], steps: list[tuple[TableStep, StepStats
 
     ``held``: ``[table]``, which this empties: when nothing else holds the table, its own columns (the
     MinHash signatures: 40% of it) are freed while the steps run on their reordered copy."""
+    table, kept = split_steps_kept(held, steps, rejects, progress)
+    return table.filter(pa.array(kept))
+
+
+def split_steps_kept(held: list[pa.Table], steps: list[tuple[TableStep, StepStats]], rejects: RejectLog,
+                     progress: bool) -> tuple[pa.Table, np.ndarray]:
+    """:func:`run_split_steps` without the filter: ``(the table without the steps' own columns, whether
+    each of its rows is kept)``, for a caller that reads the kept rows a part at a time (the build writes
+    them a language at a time: one copy of each row, not two)."""
     table = held.pop()
     order = test_first_order(table.column("split"))  # row of `table` of each row of `working`
     working = table.take(pa.array(order))  # one chunk, in one pass over the stream's many batches
@@ -186,4 +195,4 @@ def run_split_steps(held: list[pa.Table], steps: list[tuple[TableStep, StepStats
     del working
     kept = np.zeros(table.num_rows, dtype=bool)
     kept[order] = True
-    return table.filter(pa.array(kept))
+    return table, kept

@@ -121,11 +121,19 @@ def _unfixed(column: pa.ChunkedArray | pa.Array, dtype: Any, width: int) -> np.n
     return data[column.offset * width: (column.offset + len(column)) * width].reshape(len(column), width)
 
 
-def _write(path: Path, table: pa.Table) -> None:
-    """An Arrow IPC file, whole or not at all (written beside, then renamed)."""
-    part = path.with_name(path.name + ".partial")
-    with pa.OSFile(str(part), "wb") as sink, pyarrow.ipc.new_file(sink, table.schema) as writer:
+def _write(folder: Path, stem: str, table: pa.Table) -> None:
+    """An Arrow IPC file ``<stem>-<XXH3-128 of its bytes>.arrow``, whole or not at all (written beside, then
+    renamed): the digest is made from the bytes in memory, so that keeping the memo reads nothing back."""
+    import xxhash
+
+    sink = pa.BufferOutputStream()
+    with pyarrow.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
+    data = sink.getvalue()
+    path = folder / f"{stem}-{xxhash.xxh3_128_hexdigest(memoryview(data))}.arrow"
+    part = path.with_name(path.name + ".partial")
+    with open(part, "wb") as f:
+        f.write(memoryview(data))
     os.replace(part, path)
 
 
@@ -134,6 +142,11 @@ def _file_digest(path: Path) -> str:
 
     with open(path, "rb") as f:
         return xxhash.xxh3_128_hexdigest(f.read())
+
+
+def _named_digest(name: str) -> str:
+    """The digest :func:`_write` put in a file's name."""
+    return name.rsplit("-", 1)[1].removesuffix(".arrow")
 
 
 class MemoWriter:
@@ -173,7 +186,7 @@ class MemoWriter:
             return
         table = pa.table({"key": _fixed(keys.astype(np.uint64)), "sig": _fixed(sig.astype("<u4")),
                           "bands": _fixed(bands.astype("<u8")), "hash": pa.array(hashes, pa.uint64())})
-        self._guard(lambda: _write(self.work / f"rows-{os.getpid()}-{next(_PARTS)}.arrow", table))
+        self._guard(lambda: _write(self.work, f"rows-{os.getpid()}-{next(_PARTS)}", table))
 
     def add_pairs(self, hash_a: np.ndarray, hash_b: np.ndarray, sim: np.ndarray) -> None:
         """Keep the exact similarity of each pair of texts whose duplicate keys are ``(hash_a, hash_b)``."""
@@ -182,7 +195,7 @@ class MemoWriter:
         lo, hi = np.minimum(hash_a, hash_b), np.maximum(hash_a, hash_b)  # the similarity is symmetric
         table = pa.table({"a": pa.array(lo, pa.uint64()), "b": pa.array(hi, pa.uint64()),
                           "sim": pa.array(np.asarray(sim, np.float64))})
-        self._guard(lambda: _write(self.work / f"pairs-{os.getpid()}-{next(_PARTS)}.arrow", table))
+        self._guard(lambda: _write(self.work, f"pairs-{os.getpid()}-{next(_PARTS)}", table))
 
     def commit(self) -> Path | None:
         """Make this the memo of the build folder (replacing its previous one); older memos beyond
@@ -194,7 +207,7 @@ class MemoWriter:
         try:
             files = sorted(p.name for p in self.work.glob("*.arrow"))
             manifest = {"folder": str(self.folder), "definition": self.digest, "written": time.time(),
-                        "files": {name: _file_digest(self.work / name) for name in files}}
+                        "files": {name: _named_digest(name) for name in files}}
             (self.work / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
             old = final.with_name(final.name + f".old-{uuid.uuid4().hex[:8]}")
             if final.exists():
