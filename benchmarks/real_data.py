@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -77,6 +78,7 @@ def run_source(spec, steps_factory, reviewed: dict[str, str], workers: int) -> t
 
 
 def main() -> int:
+    os.environ.setdefault("GLOBMED_MEMO", "off")  # its builds are temporary: no near-duplicate memo for a gate to read
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--source", action="append", required=True, metavar="NAME=PATH",
                     help="an adapter and its downloaded files (repeat for several sources)")
