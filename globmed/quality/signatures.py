@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from globmed.quality.forked import can_fork, fork_map
 from globmed.quality.minhash import band_keys
-from globmed.quality.near_duplicates import Definition, comparison_texts, normalise_texts, sketch
+from globmed.quality.near_duplicates import Definition, comparison_texts, joined_texts, normalise_texts, sketch
 
 HASH_COLUMN = "_exact_hash"
 """Column of the duplicate key (:meth:`globmed.quality.near_duplicates.Normalised.hashes`) of each row."""
@@ -24,6 +24,8 @@ def _sketch_span(state: tuple[pa.Table | list[str], Definition], span: tuple[int
     lo, hi = span
     if isinstance(texts, pa.Table):
         return sketch(comparison_texts(texts.slice(lo, hi - lo)), definition)
+    if isinstance(texts, pa.Array | pa.ChunkedArray):
+        return sketch(normalise_texts(texts.slice(lo, hi - lo)), definition)
     return sketch(normalise_texts(texts[lo:hi]), definition)
 
 
@@ -72,12 +74,14 @@ class SignatureStore:
         """The signatures as a column (``num_perm`` little-endian uint32 per row) and the duplicate keys."""
         if self.column in table.column_names:  # another step sharing this store asked first
             return {}
-        # in this process (a build's streaming worker), in slices of `chunk` rows: nearer the caches
-        sig, keys, bands = self.compute(table, workers=1, bands=True)
+        # in this process (a build's streaming worker), in slices of `chunk` rows: nearer the caches; the
+        # rows' texts joined once, for the signatures and for the memo's keys
+        joined = joined_texts(table)
+        sig, keys, bands = self.compute(joined, workers=1, bands=True)
         if self.memo is not None:
-            from globmed.quality.sketch_memo import text_keys
+            from globmed.quality.sketch_memo import joined_keys
 
-            self.memo.add_rows(text_keys(table), sig, bands, keys)
+            self.memo.add_rows(joined_keys(joined), sig, bands, keys)
         return {self.column: _fixed_width(sig, "<u4"), HASH_COLUMN: pa.array(keys, pa.uint64()),
                 self.bands_column: _fixed_width(bands, "<u8")}
 
@@ -101,12 +105,13 @@ class SignatureStore:
             return _from_fixed_width(table.column(self.bands_column), "<u8")
         return band_keys(sig, self.definition.bands)
 
-    def compute(self, texts: list[str] | pa.Table, workers: int | None = None, bands: bool = False) -> tuple:
-        """``(signatures, keys)`` of raw ``texts`` (normalised here), or of each table row's comparison text,
-        and their LSH band keys after them when ``bands``; in slices of ``chunk`` rows, over ``workers``
-        processes (default: the store's)."""
+    def compute(self, texts: list[str] | pa.Array | pa.ChunkedArray | pa.Table, workers: int | None = None,
+                bands: bool = False) -> tuple:
+        """``(signatures, keys)`` of raw ``texts`` (normalised here; a list or an Arrow string array), or of
+        each table row's comparison text, and their LSH band keys after them when ``bands``; in slices of
+        ``chunk`` rows, over ``workers`` processes (default: the store's)."""
         workers = self.workers if workers is None else workers
-        if not isinstance(texts, pa.Table):
+        if not isinstance(texts, pa.Table | pa.Array | pa.ChunkedArray):
             texts = list(texts)
         n = texts.num_rows if isinstance(texts, pa.Table) else len(texts)
         spans = [(lo, min(lo + self.chunk, n)) for lo in range(0, n, self.chunk)]

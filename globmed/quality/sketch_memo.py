@@ -92,12 +92,17 @@ def text_keys(table: pa.Table, workers: int = 1) -> np.ndarray:
 
 
 def _text_keys(table: pa.Table, span: tuple[int, int]) -> np.ndarray:
-    import xxhash
-
     from globmed.quality.comparison_text import joined_texts
 
     lo, hi = span
-    joined = joined_texts(table.slice(lo, hi - lo)).combine_chunks()
+    return joined_keys(joined_texts(table.slice(lo, hi - lo)))
+
+
+def joined_keys(joined: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """:func:`text_keys` of texts already joined (:func:`~globmed.quality.comparison_text.joined_texts`)."""
+    import xxhash
+
+    joined = joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
     if not len(joined):
         return np.zeros((0, 2), np.uint64)
     width = np.int64 if joined.type == pa.large_string() else np.int32
