@@ -232,3 +232,16 @@ def test_signatures_from_worker_processes_match_the_single_process_ones():
     for name, column in st.precompute(with_columns).items():
         with_columns = with_columns.append_column(name, column)
     assert np.array_equal(st.bands_of(with_columns.slice(3, 20), None), band_keys(single[3:23], DEFINITION.bands))
+
+
+def test_decontamination_lowers_each_distinct_option_as_the_joined_key_would_be_lowered():
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from globmed.quality.decontam import _lowered
+
+    column = pa.array([["A) Ärzte", "Bb"], None, [], ["ΣΊΣΥΦΟΣ", None], ["İstanbul", "x"], ["A) Ärzte", "bB"]],
+                      pa.list_(pa.string()))
+    for col in (column, column.slice(2), pa.chunked_array([column.slice(0, 3), column.slice(3)])):
+        whole = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        assert pc.binary_join(_lowered(col), "\x1f").equals(pc.utf8_lower(pc.binary_join(whole, "\x1f")))

@@ -60,6 +60,18 @@ def _external_table(items: list[tuple[str, Any]]) -> pa.Table:
                                                         ("context", pa.string())]))
 
 
+def _lowered(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """A list-of-strings column with every string lower-cased (``utf8_lower``), each distinct string once."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not pa.types.is_string(column.type.value_type):
+        return column  # (no strings to lower-case)
+    if column.offset:
+        column = pa.concat_arrays([column])  # offsets from 0
+    values = column.values.dictionary_encode()
+    lowered = pc.take(pc.utf8_lower(values.dictionary), values.indices)
+    return pa.ListArray.from_arrays(column.offsets, lowered, mask=column.is_null() if column.null_count else None)
+
+
 class DecontaminationStep(TableStep):
     name = "decontamination"
 
@@ -88,10 +100,12 @@ class DecontaminationStep(TableStep):
         mcq_rest, mcq_test = rest[mcq[rest]], test[mcq[test]]
         if not len(mcq_rest) or not len(mcq_test):
             return []
-        key = pc.binary_join_element_wise(pc.binary_join(table.column("options"), "\x1f"),
-                                          pc.binary_join(table.column("answer"), ","), "\x1e")
+        # the options and answer, lower-cased, as one key (lower case maps each code point alone, so each
+        # distinct option is lower-cased once and the key joined after)
+        key = pc.binary_join_element_wise(pc.binary_join(_lowered(table.column("options")), "\x1f"),
+                                          pc.binary_join(_lowered(table.column("answer")), ","), "\x1e")
         # equal keys, equal codes; each rest row is paired with the first test row of its key
-        codes = pc.utf8_lower(key).combine_chunks().dictionary_encode().indices.to_numpy(zero_copy_only=False)
+        codes = key.dictionary_encode().indices.to_numpy(zero_copy_only=False)
         first_test = np.full(int(codes.max()) + 1, -1, dtype=np.int64)
         first_test[codes[mcq_test[::-1]]] = mcq_test[::-1]  # the last write per key wins: the first test row
         partner = first_test[codes[mcq_rest]]
@@ -101,7 +115,7 @@ class DecontaminationStep(TableStep):
         rows = np.stack([mcq_rest[paired], partner[paired]], axis=1)
         # each question's signature once (one test item may share its options with many rows)
         uniq, where = np.unique(rows.ravel(), return_inverse=True)
-        sig, _ = self.store.compute(pc.take(table.column("question"), pa.array(uniq)).to_pylist())
+        sig, _ = self.store.compute(pc.take(table.column("question"), pa.array(uniq)))
         where = where.reshape(-1, 2)
         sim = similarity(sig, where[:, 0], where[:, 1])
         close = np.flatnonzero(sim >= self.question_threshold)
