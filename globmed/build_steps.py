@@ -156,6 +156,18 @@ def test_first_order(split: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return np.argsort(rank, kind="stable")
 
 
+def _record(step: TableStep, stats: StepStats, result: Any, langs: Any, reject_rows: Any, rejects: RejectLog
+            ) -> np.ndarray:
+    """A whole-build step's result counted and its removals logged (``reject_rows(positions)``: their
+    :data:`_REJECT_COLUMNS`); whether each row is kept."""
+    keep = np.asarray(result.keep, dtype=bool)
+    stats.record_table(langs, keep, result.reasons)
+    dropped = np.flatnonzero(~keep)
+    if len(dropped):
+        rejects.add_removed(reject_rows(dropped), [result.reasons[i] for i in dropped], step.name)
+    return keep
+
+
 def run_split_steps(held: list[pa.Table], steps: list[tuple[TableStep, StepStats]], rejects: RejectLog,
                     progress: bool) -> pa.Table:
     """Run the whole-build steps on the table, test rows first; returns the table without the rows they
@@ -174,19 +186,25 @@ def split_steps_kept(held: list[pa.Table], steps: list[tuple[TableStep, StepStat
     them a language at a time: one copy of each row, not two)."""
     table = held.pop()
     order = test_first_order(table.column("split"))  # row of `table` of each row of `working`
-    working = table.take(pa.array(order))  # one chunk, in one pass over the stream's many batches
-    table = table.drop_columns([c for c in table.column_names if c.startswith("_")])
+    steps = list(steps)
     rejects.reopen()
     try:
+        while steps and hasattr(steps[0][0], "in_order"):
+            # first steps that judge the rows in that order without their copy (translation_rules, exact_dedup):
+            # the copy the other steps work on leaves their removals out (one copy of the whole table, not two)
+            step, stats = steps.pop(0)
+            result = step.in_order(table, order)
+            langs = table.column("lang").take(pa.array(order))
+            keep = _record(step, stats, result, langs, lambda at: table.select(_REJECT_COLUMNS).take(pa.array(order[at])),
+                           rejects)
+            order = order[keep]
+        working = table.take(pa.array(order))  # one chunk, in one pass over the stream's many batches
+        table = table.drop_columns([c for c in table.column_names if c.startswith("_")])
         for k, (step, stats) in enumerate(tqdm(steps, desc="quality", unit=" step", disable=not progress)):
-            result = step(working)
-            keep = np.asarray(result.keep, dtype=bool)
-            stats.record_table(working.column("lang"), keep, result.reasons)
-            dropped = np.flatnonzero(~keep)
-            if not len(dropped):
+            keep = _record(step, stats, step(working), working.column("lang"),
+                           lambda at: working.select(_REJECT_COLUMNS).take(pa.array(at)), rejects)
+            if keep.all():
                 continue
-            rows = working.select(_REJECT_COLUMNS).take(pa.array(dropped))
-            rejects.add_removed(rows, [result.reasons[i] for i in dropped], step.name)
             order = order[keep]
             if k + 1 < len(steps):  # the next step sees the rows this one kept
                 working = working.take(pa.array(np.flatnonzero(keep)))

@@ -134,6 +134,27 @@ def test_split_steps_give_the_table_rejects_and_counts_of_the_reorder_and_sort_b
     assert log.total == table.num_rows - out.num_rows
 
 
+def test_first_steps_judged_in_order_without_a_copy_give_what_they_give_on_the_copy(demo_build, tmp_path):
+    from globmed.quality.dedup import ExactDedupStep
+    from globmed.quality.rules import TranslationRulesStep
+
+    table = _demo_table(demo_build)  # every text three times: exact duplicates, the first (test-first) kept
+    runs = {}
+    for name in ("reference", "build"):
+        steps = [(s, StepStats(s.name)) for s in (TranslationRulesStep({}), ExactDedupStep(), _EveryFifth())]
+        assert all(hasattr(s, "in_order") for s, _ in steps[:2])  # the build's path for them
+        log = RejectLog(tmp_path / f"{name}-in-order.jsonl", strict=False)
+        log.close()
+        out = _reference_split_steps(table, steps, log) if name == "reference" else run_split_steps([table], steps, log, False)
+        runs[name] = (out, [s.to_dict() for _, s in steps])
+    (ref, ref_stats), (out, stats) = runs["reference"], runs["build"]
+    assert out.num_rows < table.num_rows // 3 + 1  # the copies went, then every fifth row
+    assert out.combine_chunks().equals(ref.combine_chunks()) and stats == ref_stats
+    lines = (tmp_path / "build-in-order.jsonl").read_text(encoding="utf-8").splitlines()
+    assert lines == (tmp_path / "reference-in-order.jsonl").read_text(encoding="utf-8").splitlines()
+    assert any("exact duplicate of" in line for line in lines)
+
+
 def test_split_column_is_the_split_of_each_rows_origin():
     assigner = SplitAssigner(salt="s")
     origins = [f"src/{i % 40}" for i in range(300)]

@@ -64,22 +64,30 @@ class ExactDedupStep(TableStep):
         return {HASH_COLUMN: pa.array(_text_hashes(table), pa.uint64())}
 
     def __call__(self, table: pa.Table) -> TableResult:
-        n = table.num_rows
+        return self.in_order(table)
+
+    def in_order(self, table: pa.Table, order: np.ndarray | None = None) -> TableResult:
+        """The result on ``table.take(order)`` (its rows, as numbered there), without that table made."""
         if HASH_COLUMN in table.column_names:
             hashes = table.column(HASH_COLUMN).to_numpy()
         else:
-            hashes = np.zeros(n, dtype=np.uint64)
-            for lo in range(0, n, 50_000):  # in slices: never every text as a Python string at once
+            hashes = np.zeros(table.num_rows, dtype=np.uint64)
+            for lo in range(0, table.num_rows, 50_000):  # in slices: never every text as a Python string at once
                 part = _text_hashes(table.slice(lo, 50_000))
                 hashes[lo: lo + len(part)] = part
-        keys = hashes ^ (_lang_codes(table).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) if n else hashes
+        langs = _lang_codes(table)
+        if order is not None:
+            hashes, langs = hashes[order], langs[order]
+        n = len(hashes)
+        keys = hashes ^ (langs.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) if n else hashes
         _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         first_of_row = first[inverse.reshape(-1)]
         dup = np.flatnonzero(first_of_row != np.arange(n))
         reasons: list[str | None] = [None] * n
         ids = table.column("id")
+        rows = first_of_row if order is None else order[first_of_row]  # the first row of each, in the table
         for i in dup:
-            reasons[i] = f"exact duplicate of '{ids[int(first_of_row[i])].as_py()}'"
+            reasons[i] = f"exact duplicate of '{ids[int(rows[i])].as_py()}'"
         keep = np.ones(n, dtype=bool)
         keep[dup] = False
         return TableResult(keep, reasons)

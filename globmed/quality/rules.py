@@ -75,6 +75,15 @@ class TranslationRulesStep(TableStep):
     def describe(self) -> dict[str, Any]:
         return {"translation_length_ratio": list(self.ratio)}
 
+    def in_order(self, table: pa.Table, order: np.ndarray | None = None) -> TableResult:
+        """The result on ``table.take(order)`` (its rows, as numbered there); that table is made only when
+        there are translations to check."""
+        if order is None:
+            return self(table)
+        if pc.struct_field(table.column("translation"), "source_lang").null_count == table.num_rows:
+            return TableResult([True] * len(order), [None] * len(order))  # no translation: nothing to check
+        return self(table.take(pa.array(order)))
+
     def __call__(self, table: pa.Table) -> TableResult:
         n = table.num_rows
         reasons: list[str | None] = [None] * n
