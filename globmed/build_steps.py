@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
+from globmed.build_files import take_rows
 from globmed.errors import SourceRowError
 from globmed.pipeline import StepStats, TableStep
 from globmed.sources.base import Reject
@@ -198,7 +199,7 @@ def split_steps_kept(held: list[pa.Table], steps: list[tuple[TableStep, StepStat
             keep = _record(step, stats, result, langs, lambda at: table.select(_REJECT_COLUMNS).take(pa.array(order[at])),
                            rejects)
             order = order[keep]
-        working = table.take(pa.array(order))  # one chunk, in one pass over the stream's many batches
+        working = take_rows(table, order)  # one chunk, in one pass over the stream's many batches
         table = table.drop_columns([c for c in table.column_names if c.startswith("_")])
         for k, (step, stats) in enumerate(tqdm(steps, desc="quality", unit=" step", disable=not progress)):
             keep = _record(step, stats, step(working), working.column("lang"),
@@ -207,7 +208,7 @@ def split_steps_kept(held: list[pa.Table], steps: list[tuple[TableStep, StepStat
                 continue
             order = order[keep]
             if k + 1 < len(steps):  # the next step sees the rows this one kept
-                working = working.take(pa.array(np.flatnonzero(keep)))
+                working = take_rows(working, np.flatnonzero(keep))
     finally:
         rejects.close()
     del working
