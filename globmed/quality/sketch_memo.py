@@ -170,8 +170,8 @@ class MemoWriter:
         root = memo_root()
         if root is None:
             return None
-        writer = cls(root, folder, definition_digest(definition))
-        try:
+        try:  # (the digest reads the package's own sources: a package without them keeps no memo)
+            writer = cls(root, folder, definition_digest(definition))
             writer.work.mkdir(parents=True)
         except OSError:
             return None
@@ -274,7 +274,10 @@ class Memo:
     @classmethod
     def kept(cls, folder: Path, definition: Any) -> bool:
         """Whether a memo of ``folder`` under ``definition`` is kept (:meth:`open` checks it)."""
-        path = cls._path(folder, definition)
+        try:
+            path = cls._path(folder, definition)
+        except OSError:  # the package's sources cannot be read: no memo is used
+            return False
         return path is not None and (path / MANIFEST).is_file()
 
     @classmethod
