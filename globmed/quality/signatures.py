@@ -12,7 +12,13 @@ import pyarrow as pa
 
 from globmed.quality.forked import can_fork, fork_map
 from globmed.quality.minhash import band_keys
-from globmed.quality.near_duplicates import Definition, comparison_texts, joined_texts, normalise_texts, sketch
+from globmed.quality.near_duplicates import (
+    Definition,
+    comparison_texts,
+    joined_texts,
+    normalise_texts,
+    sketch,
+)
 
 HASH_COLUMN = "_exact_hash"
 """Column of the duplicate key (:meth:`globmed.quality.near_duplicates.Normalised.hashes`) of each row."""
@@ -82,13 +88,13 @@ class SignatureStore:
             from globmed.quality.sketch_memo import joined_keys
 
             self.memo.add_rows(joined_keys(joined), sig, bands, keys)
-        return {self.column: _fixed_width(sig, "<u4"), HASH_COLUMN: pa.array(keys, pa.uint64()),
-                self.bands_column: _fixed_width(bands, "<u8")}
+        return {self.column: fixed_width(sig, "<u4"), HASH_COLUMN: pa.array(keys, pa.uint64()),
+                self.bands_column: fixed_width(bands, "<u8")}
 
     def of(self, table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
         """``(signatures, duplicate keys)`` of a table's rows."""
         if self.column in table.column_names and HASH_COLUMN in table.column_names:  # computed as read
-            return _from_fixed_width(table.column(self.column), "<u4"), table.column(HASH_COLUMN).to_numpy()
+            return from_fixed_width(table.column(self.column), "<u4"), table.column(HASH_COLUMN).to_numpy()
         ids = table.column("id").combine_chunks()
         if self.ids is not None:
             pos = pc_index_in(ids, self.ids)
@@ -102,7 +108,7 @@ class SignatureStore:
         """The LSH band keys of a table's rows whose signatures are ``sig`` (:meth:`of`): made as the rows
         were read when they were, else here."""
         if self.bands_column in table.column_names:
-            return _from_fixed_width(table.column(self.bands_column), "<u8")
+            return from_fixed_width(table.column(self.bands_column), "<u8")
         return band_keys(sig, self.definition.bands)
 
     def compute(self, texts: list[str] | pa.Array | pa.ChunkedArray | pa.Table, workers: int | None = None,
@@ -135,14 +141,14 @@ def pc_index_in(ids: pa.Array, known: pa.Array) -> np.ndarray | None:
     return None if pos.null_count else pos.to_numpy(zero_copy_only=False)
 
 
-def _fixed_width(values: np.ndarray, dtype: str) -> pa.FixedSizeBinaryArray:
+def fixed_width(values: np.ndarray, dtype: str) -> pa.FixedSizeBinaryArray:
     """A 2-D array as one fixed-size binary value per row (little-endian)."""
     return pa.FixedSizeBinaryArray.from_buffers(pa.binary(values.shape[1] * np.dtype(dtype).itemsize), len(values),
                                                 [None, pa.py_buffer(np.ascontiguousarray(values, dtype=dtype).tobytes())])
 
 
-def _from_fixed_width(column: pa.ChunkedArray | pa.Array, dtype: str) -> np.ndarray:
-    """:func:`_fixed_width`'s rows back as a 2-D array (no copy of a single chunk)."""
+def from_fixed_width(column: pa.ChunkedArray | pa.Array, dtype: str) -> np.ndarray:
+    """:func:`fixed_width`'s rows back as a 2-D array (no copy of a single chunk)."""
     column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     width = column.type.byte_width // np.dtype(dtype).itemsize
     data = np.frombuffer(column.buffers()[1], dtype=dtype)

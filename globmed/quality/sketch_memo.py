@@ -72,8 +72,9 @@ def definition_digest(definition: Any) -> str:
     return h.hexdigest()[:16]
 
 
-def _folder_key(folder: Path) -> str:
-    return hashlib.sha256(str(Path(folder).resolve()).encode()).hexdigest()[:16]
+def _memo_path(root: Path, folder: Path, digest: str) -> Path:
+    """The folder of the memo of the build of ``folder`` under a definition of digest ``digest``."""
+    return root / f"{hashlib.sha256(str(Path(folder).resolve()).encode()).hexdigest()[:16]}-{digest}"
 
 
 def text_keys(table: pa.Table, workers: int = 1) -> np.ndarray:
@@ -112,18 +113,6 @@ def joined_keys(joined: pa.Array | pa.ChunkedArray) -> np.ndarray:
     digest = xxhash.xxh3_128_digest
     raw = b"".join([digest(data[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
     return np.frombuffer(raw, np.uint64).reshape(-1, 2)
-
-
-def _fixed(values: np.ndarray) -> pa.FixedSizeBinaryArray:
-    values = np.ascontiguousarray(values)
-    width = values.itemsize * (values.shape[1] if values.ndim == 2 else 1)
-    return pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), len(values), [None, pa.py_buffer(values.tobytes())])
-
-
-def _unfixed(column: pa.ChunkedArray | pa.Array, dtype: Any, width: int) -> np.ndarray:
-    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    data = np.frombuffer(column.buffers()[1], dtype=dtype)
-    return data[column.offset * width: (column.offset + len(column)) * width].reshape(len(column), width)
 
 
 def _write(folder: Path, stem: str, table: pa.Table) -> None:
@@ -189,8 +178,10 @@ class MemoWriter:
         """Keep the signatures, band keys and duplicate keys of rows whose :func:`text_keys` are ``keys``."""
         if not len(keys):
             return
-        table = pa.table({"key": _fixed(keys.astype(np.uint64)), "sig": _fixed(sig.astype("<u4")),
-                          "bands": _fixed(bands.astype("<u8")), "hash": pa.array(hashes, pa.uint64())})
+        from globmed.quality.signatures import fixed_width
+
+        table = pa.table({"key": fixed_width(keys, "<u8"), "sig": fixed_width(sig, "<u4"),
+                          "bands": fixed_width(bands, "<u8"), "hash": pa.array(hashes, pa.uint64())})
         self._guard(lambda: _write(self.work, f"rows-{os.getpid()}-{next(_PARTS)}", table))
 
     def add_pairs(self, hash_a: np.ndarray, hash_b: np.ndarray, sim: np.ndarray) -> None:
@@ -208,7 +199,7 @@ class MemoWriter:
         if self.failed or not self.work.is_dir():
             self.discard()
             return None
-        final = self.root / f"{_folder_key(self.folder)}-{self.digest}"
+        final = _memo_path(self.root, self.folder, self.digest)
         try:
             files = sorted(p.name for p in self.work.glob("*.arrow"))
             manifest = {"folder": str(self.folder), "definition": self.digest, "written": time.time(),
@@ -248,17 +239,19 @@ def _prune(root: Path, keep: Path) -> None:
 class Memo:
     """A build folder's memo, read for its release gates."""
 
-    def __init__(self, path: Path, rows: list[pa.Table], pairs: pa.Table, num_perm: int, bands: int):
+    def __init__(self, path: Path, rows: list[pa.Table], pairs: pa.Table):
+        from globmed.quality.signatures import from_fixed_width
+
         self.path = path
-        keys = np.concatenate([_unfixed(t.column("key"), np.uint64, 2) for t in rows])
+        keys = np.concatenate([from_fixed_width(t.column("key"), "<u8") for t in rows])
         # by the key's high half: a lookup checks the low half of the first row with its high half, so that two
         # texts sharing one (about one chance in 2^64 per pair) can only miss (and be computed), never mix
         self._rows = np.argsort(keys[:, 0], kind="stable")
         self._hi, self._lo = keys[self._rows, 0], keys[self._rows, 1]
         # the signatures and band keys stay in their mapped files: only the rows a gate asks for are copied
         self._starts = np.cumsum([0] + [t.num_rows for t in rows])
-        self._sig = [_unfixed(t.column("sig"), "<u4", num_perm) for t in rows]
-        self._bands = [_unfixed(t.column("bands"), "<u8", bands) for t in rows]
+        self._sig = [from_fixed_width(t.column("sig"), "<u4") for t in rows]
+        self._bands = [from_fixed_width(t.column("bands"), "<u8") for t in rows]
         self._hash = np.concatenate([t.column("hash").to_numpy() for t in rows])
         a, b = pairs.column("a").to_numpy(), pairs.column("b").to_numpy()
         combined = _pair_key(a, b)
@@ -267,26 +260,31 @@ class Memo:
         self._psim = pairs.column("sim").to_numpy()[order]
 
     @staticmethod
-    def _path(folder: Path, definition: Any) -> Path | None:
+    def _kept(folder: Path, definition: Any) -> tuple[Path, str] | None:
+        """``(the memo's folder, the definition's digest)`` when a memo of ``folder`` is kept, else None."""
         root = memo_root()
-        return None if root is None else root / f"{_folder_key(folder)}-{definition_digest(definition)}"
+        if root is None:
+            return None
+        try:
+            digest = definition_digest(definition)
+        except OSError:  # the package's sources cannot be read: no memo is used
+            return None
+        path = _memo_path(root, folder, digest)
+        return (path, digest) if (path / MANIFEST).is_file() else None
 
     @classmethod
     def kept(cls, folder: Path, definition: Any) -> bool:
         """Whether a memo of ``folder`` under ``definition`` is kept (:meth:`open` checks it)."""
-        try:
-            path = cls._path(folder, definition)
-        except OSError:  # the package's sources cannot be read: no memo is used
-            return False
-        return path is not None and (path / MANIFEST).is_file()
+        return cls._kept(folder, definition) is not None
 
     @classmethod
     def open(cls, folder: Path, definition: Any) -> Memo | None:
         """The memo of the build of ``folder`` under ``definition``, or None (none kept, incomplete, altered,
         or of another definition or code)."""
-        if not cls.kept(folder, definition):  # none kept for this folder and definition: nothing to say
+        found = cls._kept(folder, definition)
+        if found is None:  # none kept for this folder and definition: nothing to say
             return None
-        path, digest = cls._path(folder, definition), definition_digest(definition)
+        path, digest = found
         try:
             manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
             if manifest.get("definition") != digest or manifest.get("folder") != str(Path(folder).resolve()):
@@ -304,7 +302,7 @@ class Memo:
                                "sim": pa.array([], pa.float64())}))
             if not tables["rows"]:
                 return None
-            return cls(path, tables["rows"], pairs, definition.num_perm, definition.bands)
+            return cls(path, tables["rows"], pairs)
         except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:
             print(f"near-duplicate memo {path} not used ({type(exc).__name__}: {exc})", file=sys.stderr)
             return None
