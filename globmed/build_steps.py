@@ -157,15 +157,17 @@ def test_first_order(split: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return np.argsort(rank, kind="stable")
 
 
-def _record(step: TableStep, stats: StepStats, result: Any, langs: Any, reject_rows: Any, rejects: RejectLog
-            ) -> np.ndarray:
-    """A whole-build step's result counted and its removals logged (``reject_rows(positions)``: their
-    :data:`_REJECT_COLUMNS`); whether each row is kept."""
+def _record(step: TableStep, stats: StepStats, result: Any, table: pa.Table, rejects: RejectLog,
+            order: np.ndarray | None = None) -> np.ndarray:
+    """A whole-build step's result on ``table``'s rows ``order`` (default: its rows, in order) counted and
+    its removals logged; whether each of those rows is kept."""
     keep = np.asarray(result.keep, dtype=bool)
-    stats.record_table(langs, keep, result.reasons)
+    langs = table.column("lang")
+    stats.record_table(langs if order is None else langs.take(pa.array(order)), keep, result.reasons)
     dropped = np.flatnonzero(~keep)
     if len(dropped):
-        rejects.add_removed(reject_rows(dropped), [result.reasons[i] for i in dropped], step.name)
+        rows = table.select(_REJECT_COLUMNS).take(pa.array(dropped if order is None else order[dropped]))
+        rejects.add_removed(rows, [result.reasons[i] for i in dropped], step.name)
     return keep
 
 
@@ -194,16 +196,11 @@ def split_steps_kept(held: list[pa.Table], steps: list[tuple[TableStep, StepStat
             # first steps that judge the rows in that order without their copy (translation_rules, exact_dedup):
             # the copy the other steps work on leaves their removals out (one copy of the whole table, not two)
             step, stats = steps.pop(0)
-            result = step.in_order(table, order)
-            langs = table.column("lang").take(pa.array(order))
-            keep = _record(step, stats, result, langs, lambda at: table.select(_REJECT_COLUMNS).take(pa.array(order[at])),
-                           rejects)
-            order = order[keep]
+            order = order[_record(step, stats, step.in_order(table, order), table, rejects, order)]
         working = take_rows(table, order)  # one chunk, in one pass over the stream's many batches
         table = table.drop_columns([c for c in table.column_names if c.startswith("_")])
         for k, (step, stats) in enumerate(tqdm(steps, desc="quality", unit=" step", disable=not progress)):
-            keep = _record(step, stats, step(working), working.column("lang"),
-                           lambda at: working.select(_REJECT_COLUMNS).take(pa.array(at)), rejects)
+            keep = _record(step, stats, step(working), working, rejects)
             if keep.all():
                 continue
             order = order[keep]
