@@ -15,7 +15,6 @@ from __future__ import annotations
 import gc
 import json
 import multiprocessing
-import os
 import shutil
 from collections import Counter, defaultdict
 from collections.abc import Container, Iterable, Iterator, Sequence
@@ -28,7 +27,14 @@ import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
 import globmed
-from globmed.build_files import SPILL_FOLDER, mapped_tables, present_languages, spill_tables, write_languages
+from globmed.build_files import (
+    SPILL_FOLDER,
+    available_cores,
+    mapped_tables,
+    present_languages,
+    spill_tables,
+    write_languages,
+)
 from globmed.build_output import check_out, new_work_folder, put_in_place
 from globmed.build_steps import RejectBatch, RejectLog, split_steps_kept
 from globmed.cards import render_dataset_card
@@ -111,7 +117,12 @@ def build(opts: BuildOptions) -> dict[str, Any]:
                                f"({', '.join(langs)}); add them to --langs or the profile")
     out = check_out(Path(opts.out), [path for _, path in sources], opts.force)
     tmp = new_work_folder(out)
-    memo = _begin_memo(opts.steps, out)
+    store = _signature_store(opts.steps)
+    memo = None
+    if store is not None:  # what the build computes for its near-duplicate search, kept for the release gates
+        from globmed.quality.sketch_memo import MemoWriter
+
+        memo = store.memo = MemoWriter.begin(out, store.definition)
     try:
         report = _build_into(tmp, opts, langs, sources, ratios)
         put_in_place(tmp, out, opts.force)
@@ -121,26 +132,17 @@ def build(opts: BuildOptions) -> dict[str, Any]:
             memo.discard()
         raise
     finally:
-        for step in opts.steps:
-            if getattr(getattr(step, "store", None), "memo", None) is not None:
-                step.store.memo = None
+        if store is not None:
+            store.memo = None
     if memo is not None:
         memo.commit()
     return report
 
 
-def _begin_memo(steps: Sequence[Step | TableStep], out: Path) -> Any:
-    """A :class:`~globmed.quality.sketch_memo.MemoWriter` given to the signature store of the quality steps
-    (what the build computes for its near-duplicate search, kept for the release gates), or None."""
+def _signature_store(steps: Sequence[Step | TableStep]) -> Any:
+    """The :class:`~globmed.quality.signatures.SignatureStore` the quality steps share, or None."""
     stores = {id(s.store): s.store for s in steps if hasattr(getattr(s, "store", None), "memo")}
-    if len(stores) != 1:
-        return None
-    from globmed.quality.sketch_memo import MemoWriter
-
-    store = next(iter(stores.values()))
-    memo = MemoWriter.begin(out, store.definition)
-    store.memo = memo
-    return memo
+    return next(iter(stores.values())) if len(stores) == 1 else None
 
 
 class _Stream:
@@ -286,11 +288,7 @@ def build_workers(requested: int | None) -> int:
         if requested < 1:
             raise GlobmedError("--workers must be at least 1")
         return requested
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 8))
+    return max(1, min(available_cores(), 8))
 
 
 def _build_into(
