@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from globmed.errors import GlobmedError
+from globmed.user_cache import cache_root
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,7 @@ def gguf_cache_dir(folder: str, gguf_file: str) -> Path:
     src = Path(folder) / gguf_file
     stat = src.stat()
     key = hashlib.sha256(f"{src.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-    root = Path(os.environ.get("GLOBMED_CACHE", Path.home() / ".cache" / "globmed"))
-    return root / "gguf" / f"{src.stem}-{key}"
+    return cache_root() / "gguf" / f"{src.stem}-{key}"
 
 
 def convert_gguf(folder: str, gguf_file: str, trust_remote_code: bool = False) -> Path:

@@ -39,6 +39,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.ipc
 
+from globmed.user_cache import cache_root
+
 MEMO_ENV = "GLOBMED_MEMO"
 KEEP = 4
 """Memo folders kept (the most recently written); older ones are removed when a build writes one."""
@@ -56,7 +58,7 @@ def memo_root() -> Path | None:
     value = os.environ.get(MEMO_ENV)
     if value is not None:
         return None if value.strip().lower() in ("", "0", "off", "none", "false") else Path(value)
-    return Path(os.environ.get("GLOBMED_CACHE", Path.home() / ".cache" / "globmed")) / "near-duplicates"
+    return cache_root() / "near-duplicates"
 
 
 def definition_digest(definition: Any) -> str:

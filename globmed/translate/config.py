@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from globmed.errors import GlobmedError, UnknownNameError
+from globmed.user_cache import cache_root
 
 BACKENDS: tuple[str, ...] = ("openai_chat", "seq2seq")
 """``openai_chat``: any OpenAI-compatible chat-completions server (hosted APIs, vLLM);
@@ -22,7 +23,7 @@ BACKENDS: tuple[str, ...] = ("openai_chat", "seq2seq")
 
 MT_FAMILIES: tuple[str, ...] = ("nllb", "m2m100", "madlad")
 RESPONSE_FORMATS: tuple[str, ...] = ("json_object", "json_schema", "none")
-DEFAULT_CACHE = Path(os.environ.get("GLOBMED_CACHE", Path.home() / ".cache" / "globmed")) / "translate.sqlite"
+DEFAULT_CACHE = cache_root() / "translate.sqlite"
 
 
 @dataclass

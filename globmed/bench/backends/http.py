@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 from globmed.bench.backends.base import Backend, Prompt
 from globmed.errors import GlobmedError
 from globmed.http_json import Fatal, Retryable, backoff_delay, post_json
+from globmed.user_cache import cache_root
 
 log = logging.getLogger(__name__)
 MISSING_LOGPROB = -1e9
@@ -40,7 +41,7 @@ class APIError(GlobmedError):
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("GLOBMED_CACHE", Path.home() / ".cache" / "globmed")) / "api"
+    return cache_root() / "api"
 
 
 class OpenAIBackend(Backend):
