@@ -133,13 +133,6 @@ def _write(folder: Path, stem: str, table: pa.Table) -> None:
     os.replace(part, path)
 
 
-def _file_digest(path: Path) -> str:
-    import xxhash
-
-    with open(path, "rb") as f:
-        return xxhash.xxh3_128_hexdigest(f.read())
-
-
 def _named_digest(name: str) -> str:
     """The digest :func:`_write` put in a file's name."""
     return name.rsplit("-", 1)[1].removesuffix(".arrow")
@@ -295,10 +288,14 @@ class Memo:
             if sorted(p.name for p in path.glob("*.arrow")) != sorted(files):
                 return None
             tables: dict[str, list[pa.Table]] = {"rows": [], "pairs": []}
+            import xxhash
+
             for name, want in files.items():
-                if _file_digest(path / name) != want:
+                mapped = pa.memory_map(str(path / name))  # checked and read from the one mapping
+                if xxhash.xxh3_128_hexdigest(memoryview(mapped.read_buffer())) != want:
                     return None
-                tables[name.split("-", 1)[0]].append(pyarrow.ipc.open_file(pa.memory_map(str(path / name))).read_all())
+                mapped.seek(0)
+                tables[name.split("-", 1)[0]].append(pyarrow.ipc.open_file(mapped).read_all())
             pairs = (pa.concat_tables(tables["pairs"]) if tables["pairs"] else
                      pa.table({"a": pa.array([], pa.uint64()), "b": pa.array([], pa.uint64()),
                                "sim": pa.array([], pa.float64())}))
