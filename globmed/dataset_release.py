@@ -40,7 +40,7 @@ from typing import Any
 from globmed.cards import render_dataset_card
 from globmed.errors import GlobmedError
 from globmed.quality.forked import fork_map_started
-from globmed.quality.near_duplicates import Definition, find_pairs, first_match, table_side
+from globmed.quality.near_duplicates import Definition, find_pairs, first_match, keyed_side, table_side
 from globmed.release import (
     CommitPlan,
     GateResult,
@@ -347,18 +347,29 @@ def gate_near_duplicates(loaded: dict[str, Any], definition: Definition | None =
     split_keys = _split_keys(loaded, keys) if memo is not None else None
     side_keys = [None, None] if split_keys is None else [
         np.concatenate([split_keys[split] for split, _ in rest]), split_keys["test"]]
-    sides, from_memo, looked_up = [], 0, [0, 0]
-    for side, side_key in zip((others, test), side_keys, strict=True):  # band keys made in the signature workers
-        sig, hashes, bands, hits = _sketches(store, side, memo, side_key)
-        from_memo += hits
-        sides.append(table_side(side, definition, sig, hashes, bands=bands))
+    sides, from_memo, looked_up, searched = [], 0, [0, 0], None
+    if side_keys[0] is not None:
+        # every text in the memo, and each on the side of the build's own search it is on here: that search's
+        # candidates between them are this one's (no LSH search, no signatures)
+        at = [memo.find(k) for k in side_keys]
+        if all((a >= 0).all() for a in at):
+            hashes = [memo.duplicate_keys(a) for a in at]
+            if memo.covers(*hashes):
+                searched = memo.candidates
+                sides = [keyed_side(side, h) for side, h in zip((others, test), hashes, strict=True)]
+    if searched is None:
+        for side, side_key in zip((others, test), side_keys, strict=True):  # band keys made in the signature workers
+            sig, hashes, bands, hits = _sketches(store, side, memo, side_key)
+            from_memo += hits
+            sides.append(table_side(side, definition, sig, hashes, bands=bands))
 
     def known(hq: Any, hr: Any) -> tuple[Any, Any]:
         found, sim = memo.similarities(hq, hr)
         looked_up[:] = [int(found.sum()), len(found)]
         return found, sim
 
-    q, r, sim = find_pairs(*sides, definition, workers=workers, known=None if memo is None else known)
+    q, r, sim = find_pairs(*sides, definition, workers=workers, known=None if memo is None else known,
+                           searched=searched)
     problems = []
     test_ids, other_ids = test.column("id"), others.column("id")
     for i, (j, s) in first_match(q, r, sim).items():
@@ -366,8 +377,12 @@ def gate_near_duplicates(loaded: dict[str, Any], definition: Definition | None =
         problems.append(f"test entry {test_ids[j].as_py()!r} is a {kind} of {rest[split_of[i]][0]} entry "
                         f"{other_ids[i].as_py()!r}")
     note = None
-    if memo is not None:
-        note = (f"from the build's memo: the signatures of {from_memo:,} of {others.num_rows + test.num_rows:,} rows, "
+    rows = others.num_rows + test.num_rows
+    if searched is not None:
+        note = (f"from the build's memo: its search of all {rows:,} rows (its candidate pairs, not searched again), "
+                f"the similarities of {looked_up[0]:,} of {looked_up[1]:,} candidate pairs; the rest computed")
+    elif memo is not None:
+        note = (f"from the build's memo: the signatures of {from_memo:,} of {rows:,} rows, "
                 f"the similarities of {looked_up[0]:,} of {looked_up[1]:,} candidate pairs; the rest computed")
     return GateResult("near_duplicates", problems, note=note)
 

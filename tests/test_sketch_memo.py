@@ -75,7 +75,7 @@ def test_a_build_keeps_its_memo_and_the_gate_uses_it_for_the_same_verdict(built,
     with_memo = _near(run_dataset_gates(built, _report(built))[0])
     assert computed == []  # every row's signature came from the memo
     assert with_memo.ok, with_memo.problems
-    assert "the similarities of" in with_memo.note
+    assert "its search of all" in with_memo.note  # the build's own search, not repeated
     found, candidates = (int(x.replace(",", "")) for x in
                          with_memo.note.split("the similarities of ")[1].split(" candidate")[0].split(" of "))
     assert candidates > 0 and found == candidates
@@ -196,3 +196,81 @@ def test_memo_off(tmp_path, monkeypatch):
     monkeypatch.setenv("GLOBMED_MEMO", "off")
     assert memo_root() is None
     assert MemoWriter.begin(tmp_path / "folder", Definition.default()) is None
+
+
+def _near_duplicate_texts(n: int, seed: int) -> pa.Table:
+    """``n`` rows of random words, a third of them copies of an earlier row with a few characters changed."""
+    import random
+
+    rng = random.Random(seed)
+    words = ["fever", "cough", "renal", "acute", "chronic", "dose", "insulin", "liver", "biopsy", "lesion",
+             "sepsis", "anemia", "valve", "murmur", "rash", "edema", "stroke", "nerve", "tumor", "graft"]
+    questions: list[str] = []
+    for _ in range(n):
+        if questions and rng.random() < 0.35:
+            text = list(rng.choice(questions))
+            for _ in range(rng.randint(1, 4)):
+                text[rng.randrange(len(text))] = rng.choice("abcdefghij")
+            questions.append("".join(text))
+        else:
+            questions.append(" ".join(rng.choice(words) for _ in range(rng.randint(8, 30))))
+    return pa.table({"question": questions, "options": [["yes", "no"]] * n, "context": [""] * n})
+
+
+def test_a_search_inside_a_recorded_one_takes_its_candidates_and_finds_the_same_pairs(tmp_path, monkeypatch):
+    from globmed.quality.near_duplicates import find_pairs, keyed_side, table_side
+
+    monkeypatch.setenv("GLOBMED_MEMO", str(tmp_path / "memo"))
+    definition = Definition.default()
+    table = _near_duplicate_texts(1200, seed=1)
+    rng = np.random.default_rng(2)
+    is_ref = rng.random(table.num_rows) < 0.3
+    query_rows, ref_rows = np.flatnonzero(~is_ref), np.flatnonzero(is_ref)
+    query, ref = table.take(pa.array(query_rows)), table.take(pa.array(ref_rows))
+
+    writer = MemoWriter.begin(tmp_path / "folder", definition)
+    full = [table_side(t, definition) for t in (query, ref)]
+    writer.add_rows(np.zeros((1, 2), np.uint64), full[0].sig[:1], np.zeros((1, definition.bands), np.uint64),
+                    full[0].hashes[:1])
+    writer.add_search(full[0].hashes, full[1].hashes)
+    recorded = find_pairs(*full, definition, verified=writer.add_pairs)
+    assert len(recorded[0]) > 20  # near-duplicates across the sides
+    writer.commit()
+    memo = Memo.open(tmp_path / "folder", definition)
+
+    for _ in range(4):  # searches of parts of each side, as a folder that lost rows after the build
+        q_part = np.sort(rng.choice(len(query_rows), len(query_rows) * 2 // 3, replace=False))
+        r_part = np.sort(rng.choice(len(ref_rows), len(ref_rows) * 2 // 3, replace=False))
+        sides = [table_side(t.take(pa.array(p)), definition) for t, p in ((query, q_part), (ref, r_part))]
+        assert memo.covers(sides[0].hashes, sides[1].hashes)
+        expected = find_pairs(*sides, definition)
+        keyed = [keyed_side(query.take(pa.array(q_part)), sides[0].hashes),
+                 keyed_side(ref.take(pa.array(r_part)), sides[1].hashes)]
+        got = find_pairs(*keyed, definition, known=memo.similarities, searched=memo.candidates)
+        assert len(expected[0]) > 5
+        for a, b in zip(expected, got, strict=True):
+            assert a.tolist() == b.tolist()
+
+    # a text on the other side than the search had it, or one it never saw: not covered
+    assert not memo.covers(full[1].hashes[:5], full[0].hashes)
+    assert not memo.covers(full[0].hashes, np.concatenate([full[1].hashes, np.array([12345], np.uint64)]))
+
+
+def test_recorded_candidates_map_back_to_every_row_of_a_text_either_way_round(tmp_path, monkeypatch):
+    monkeypatch.setenv("GLOBMED_MEMO", str(tmp_path / "memo"))
+    definition = Definition.default()
+    writer = MemoWriter.begin(tmp_path / "folder", definition)
+    writer.add_rows(np.zeros((1, 2), np.uint64), np.zeros((1, definition.num_perm), np.uint32),
+                    np.zeros((1, definition.bands), np.uint64), np.zeros(1, np.uint64))
+    writer.add_search(np.array([1, 2, 7], np.uint64), np.array([3, 4], np.uint64))
+    writer.add_pairs(np.array([1, 4], np.uint64), np.array([3, 2], np.uint64), np.array([0.9, 0.75]))
+    writer.commit()
+    memo = Memo.open(tmp_path / "folder", definition)
+    query, ref = np.array([2, 1, 9, 1], np.uint64), np.array([4, 3, 3], np.uint64)
+    qi, ri = memo.candidates(query, ref)
+    # text 1 is rows 1 and 3 of the query side, text 3 rows 1 and 2 of the ref side: four pairs; (2, 4) the
+    # recorded pair (4, 2) the other way round
+    assert sorted(zip(qi.tolist(), ri.tolist(), strict=True)) == [(0, 0), (1, 1), (1, 2), (3, 1), (3, 2)]
+    assert memo.covers(np.array([1, 7], np.uint64), np.array([4], np.uint64))
+    assert not memo.covers(query, ref)  # 9: a text the search did not have
+    assert not memo.covers(np.array([3], np.uint64), np.array([4], np.uint64))  # 3 was on the other side

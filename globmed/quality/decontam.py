@@ -140,10 +140,12 @@ class DecontaminationStep(TableStep):
         # 2. by text: duplicate or near-duplicate of any test entry, any language
         if len(test) and len(rest):
             bands = self.store.bands_of(table, sig)
+            memo = self.store.memo
+            if memo is not None:  # the search itself is kept with its pairs: the release gate need not repeat it
+                memo.add_search(hashes[rest], hashes[test])
             q, r, sim = find_pairs(table_side(table, self.definition, sig, hashes, rest, bands),
                                    table_side(table, self.definition, sig, hashes, test, bands), self.definition,
-                                   workers=self.store.workers,
-                                   verified=None if self.store.memo is None else self.store.memo.add_pairs)
+                                   workers=self.store.workers, verified=None if memo is None else memo.add_pairs)
             for k, (j, s) in first_match(q, r, sim).items():
                 i = int(rest[k])
                 if reasons[i] is None:

@@ -173,13 +173,20 @@ def _close_in_band(state: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, 
 
 
 def find_pairs(query: Side, ref: Side, definition: Definition, workers: int = 1, known: Any = None,
-               verified: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               verified: Any = None, searched: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every ``(query row, ref row, similarity)`` that is a duplicate (1.0) or near-duplicate under
     the definition, sorted by query row then ref row. ``workers``: processes for the candidate
     estimates (one LSH band each) and the exact verification; the result does not depend on it.
     ``known(hashes_q, hashes_r) -> (found, similarity)``: exact similarities already computed, by the
     duplicate keys of the two texts (:class:`~globmed.quality.sketch_memo.Memo`); ``verified(hashes_q,
-    hashes_r, similarity)`` is given those this search computes."""
+    hashes_r, similarity)`` is given every candidate pair of two different texts, with its similarity:
+    with the keys of the texts on each side, the whole of this search.
+
+    ``searched(hashes_q, hashes_r) -> (query rows, ref rows)``: the candidate pairs of texts with these
+    duplicate keys, from such a record of an earlier search that had every query text on its query side
+    and every ref text on its ref side (:meth:`~globmed.quality.sketch_memo.Memo.candidates`). Whether
+    a pair is a candidate depends on its two texts alone, so they are this search's candidates, and the
+    LSH search is not made (the sides' signatures may then be None)."""
     from globmed.quality.minhash import band_keys, low_bytes, unique_pairs
 
     found_q, found_r = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
@@ -191,26 +198,30 @@ def find_pairs(query: Side, ref: Side, definition: Definition, workers: int = 1,
         first = np.repeat(np.cumsum(count) - count, count)
         found_q.append(qi)
         found_r.append(order[np.repeat(lo, count) + (np.arange(len(qi)) - first)])
-        # near-duplicates: LSH candidates, estimated similarity, then the exact Jaccard
         if len(query.hashes) + len(ref.hashes) < FORK_MIN_ROWS:
             workers = 1  # a small search: starting processes would cost more than it saves
-        q_keys = band_keys(query.sig, definition.bands) if query.bands is None else query.bands
-        r_keys = band_keys(ref.sig, definition.bands) if ref.bands is None else ref.bands
-        state = (q_keys, r_keys, query.sig, ref.sig,
-                 low_bytes(query.sig), low_bytes(ref.sig), definition.threshold - definition.margin)
-        for qi, ri in fork_map(_close_in_band, state, range(definition.bands), workers):
+        if searched is not None:  # near-duplicates: the candidates an earlier search recorded
+            qi, ri = searched(query.hashes, ref.hashes)
             found_q.append(qi)
             found_r.append(ri)
+        else:  # near-duplicates: LSH candidates, estimated similarity, then the exact Jaccard
+            q_keys = band_keys(query.sig, definition.bands) if query.bands is None else query.bands
+            r_keys = band_keys(ref.sig, definition.bands) if ref.bands is None else ref.bands
+            state = (q_keys, r_keys, query.sig, ref.sig,
+                     low_bytes(query.sig), low_bytes(ref.sig), definition.threshold - definition.margin)
+            for qi, ri in fork_map(_close_in_band, state, range(definition.bands), workers):
+                found_q.append(qi)
+                found_r.append(ri)
     q, r = unique_pairs(np.concatenate(found_q), np.concatenate(found_r), len(ref.hashes))
     sim = np.ones(len(q), dtype=np.float64)
-    todo = np.flatnonzero(query.hashes[q] != ref.hashes[r])
+    distinct = todo = np.flatnonzero(query.hashes[q] != ref.hashes[r])
     if known is not None and len(todo):
         found, memo_sim = known(query.hashes[q[todo]], ref.hashes[r[todo]])
         sim[todo[found]] = memo_sim[found]
         todo = todo[~found]
     sim[todo] = exact_similarity(q[todo], r[todo], query.texts, ref.texts, workers=workers)
     if verified is not None:
-        verified(query.hashes[q[todo]], ref.hashes[r[todo]], sim[todo])
+        verified(query.hashes[q[distinct]], ref.hashes[r[distinct]], sim[distinct])
     keep = sim >= definition.threshold
     if query.questions is not None and ref.questions is not None:
         near = np.flatnonzero(keep & (sim < 1.0))
@@ -438,3 +449,14 @@ def table_side(table: pa.Table, definition: Definition, sig: np.ndarray | None =
     questions = table.select(["question"])
     return Side(sig, hashes, texts, question_texts(questions if rows is None else questions.take(pa.array(rows, pa.int64()))),
                 bands)
+
+
+def keyed_side(table: pa.Table, hashes: np.ndarray) -> Side:
+    """A :class:`Side` over a table's rows with their duplicate keys and no signatures: for a search given
+    its candidates (:func:`find_pairs`' ``searched``)."""
+    texts = table.select(["question", "options", "context"])
+
+    def of(at: np.ndarray) -> Normalised:
+        return comparison_texts(texts.take(pa.array(at, pa.int64())))
+
+    return Side(None, hashes, of, question_texts(table.select(["question"])))

@@ -8,11 +8,17 @@ and the gate looks it up by content instead of computing it again:
 - per row: the XXH3-128 of its comparison text before normalising (:func:`text_keys`) -> its MinHash
   signature, LSH band keys and duplicate key;
 - per pair the decontamination verified: the duplicate keys of its two texts (XXH3-64 of each normalised
-  text) -> their exact 5-gram Jaccard similarity.
+  text) -> their exact 5-gram Jaccard similarity;
+- the decontamination's search itself: the duplicate keys of the texts on each of its sides (train and
+  validation; test). Its verified pairs are every candidate pair of that search (:func:`find_pairs`), and
+  whether two texts are candidates depends on those two texts alone: so a later search whose test texts
+  were all on its test side and whose other texts were all on its other side has for candidates exactly
+  the recorded pairs between its texts (:meth:`Memo.candidates`), and needs no LSH search of its own.
 
 A lookup keyed by content can miss, never answer for another text: a row edited after the build has
-another key and is computed again, and so is any pair it is in. The gate's verdict is the one it would
-reach without the memo, with it about twice as fast (a 500k build: 16 -> 8 s).
+another key and is computed again, and so is any pair it is in; a folder with a text the search did not
+have on that side (an edited row, a row moved to another split) is searched in full. The gate's verdict
+is the one it would reach without the memo, with it about three times as fast (a 500k build: 16 -> 5 s).
 
 Kept under ``$GLOBMED_MEMO`` (default ``$GLOBMED_CACHE/near-duplicates``, ``~/.cache/globmed`` without
 it; ``GLOBMED_MEMO=off`` keeps none), one folder per build folder and definition, the newest
@@ -188,6 +194,14 @@ class MemoWriter:
                           "sim": pa.array(np.asarray(sim, np.float64))})
         self._guard(lambda: _write(self.work, f"pairs-{os.getpid()}-{next(_PARTS)}", table))
 
+    def add_search(self, hash_q: np.ndarray, hash_r: np.ndarray) -> None:
+        """Keep the duplicate keys of the texts on each side of a search whose every candidate pair goes to
+        :meth:`add_pairs` (:func:`~globmed.quality.near_duplicates.find_pairs`' ``verified``)."""
+        sides = [np.unique(np.asarray(h, np.uint64)) for h in (hash_q, hash_r)]
+        table = pa.table({"hash": pa.array(np.concatenate(sides), pa.uint64()),
+                          "side": pa.array(np.repeat([0, 1], [len(x) for x in sides]).astype(np.uint8))})
+        self._guard(lambda: _write(self.work, f"search-{os.getpid()}-{next(_PARTS)}", table))
+
     def commit(self) -> Path | None:
         """Make this the memo of the build folder (replacing its previous one); older memos beyond
         :data:`KEEP` and stale unfinished ones go. Returns the memo's folder (None: not kept)."""
@@ -234,7 +248,7 @@ def _prune(root: Path, keep: Path) -> None:
 class Memo:
     """A build folder's memo, read for its release gates."""
 
-    def __init__(self, path: Path, rows: list[pa.Table], pairs: pa.Table):
+    def __init__(self, path: Path, rows: list[pa.Table], pairs: pa.Table, searches: list[pa.Table] = ()):
         from globmed.quality.signatures import from_fixed_width
 
         self.path = path
@@ -253,6 +267,10 @@ class Memo:
         order = np.argsort(combined, kind="stable")
         self._pk, self._pa, self._pb = combined[order], a[order], b[order]
         self._psim = pairs.column("sim").to_numpy()[order]
+        self._searches = []  # per recorded search: the sorted keys of the texts on each of its sides
+        for t in searches:
+            side, hashes = t.column("side").to_numpy(), t.column("hash").to_numpy()
+            self._searches.append(tuple(np.sort(hashes[side == k]) for k in (0, 1)))
 
     @staticmethod
     def _kept(folder: Path, definition: Any) -> tuple[Path, str] | None:
@@ -287,7 +305,7 @@ class Memo:
             files = manifest["files"]
             if sorted(p.name for p in path.glob("*.arrow")) != sorted(files):
                 return None
-            tables: dict[str, list[pa.Table]] = {"rows": [], "pairs": []}
+            tables: dict[str, list[pa.Table]] = {"rows": [], "pairs": [], "search": []}
             import xxhash
 
             for name, want in files.items():
@@ -301,7 +319,7 @@ class Memo:
                                "sim": pa.array([], pa.float64())}))
             if not tables["rows"]:
                 return None
-            return cls(path, tables["rows"], pairs)
+            return cls(path, tables["rows"], pairs, tables["search"])
         except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:
             print(f"near-duplicate memo {path} not used ({type(exc).__name__}: {exc})", file=sys.stderr)
             return None
@@ -317,6 +335,10 @@ class Memo:
         """``(signatures, duplicate keys, band keys)`` of memo rows (from :meth:`find`)."""
         return _gather(self._sig, self._starts, rows), self._hash[rows], _gather(self._bands, self._starts, rows)
 
+    def duplicate_keys(self, rows: np.ndarray) -> np.ndarray:
+        """The duplicate keys of memo rows (from :meth:`find`)."""
+        return self._hash[rows]
+
     def similarities(self, hash_a: np.ndarray, hash_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(known, similarity)`` of each pair of texts with duplicate keys ``(hash_a[i], hash_b[i])``."""
         a, b = np.minimum(hash_a, hash_b), np.maximum(hash_a, hash_b)
@@ -325,6 +347,36 @@ class Memo:
         at = np.minimum(np.searchsorted(self._pk, _pair_key(a, b)), len(self._pk) - 1)
         known = (self._pa[at] == a) & (self._pb[at] == b)  # (two pairs with one combined key: the other misses)
         return known, np.where(known, self._psim[at], 0.0)
+
+
+    def covers(self, hash_q: np.ndarray, hash_r: np.ndarray) -> bool:
+        """Whether a recorded search had every text of ``hash_q`` on its query side and every text of
+        ``hash_r`` on its ref side (then :meth:`candidates` gives a search of them its candidates)."""
+        return any(_all_in(hash_q, q) and _all_in(hash_r, r) for q, r in self._searches)
+
+    def candidates(self, hash_q: np.ndarray, hash_r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(query rows, ref rows)``: the pairs of rows whose texts (duplicate keys ``hash_q[i]``,
+        ``hash_r[j]``) are a verified pair of the memo, either way round. When :meth:`covers` holds, these
+        are the candidate pairs of different texts of a search of them."""
+        from globmed.quality.near_duplicates import _runs_of
+
+        if not len(self._pa) or not len(hash_q) or not len(hash_r):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        a, b = np.concatenate([self._pa, self._pb]), np.concatenate([self._pb, self._pa])
+        order_q, order_r = np.argsort(hash_q, kind="stable"), np.argsort(hash_r, kind="stable")
+        lo_q, n_q = _runs_of(hash_q[order_q], a)
+        lo_r, n_r = _runs_of(hash_r[order_r], b)
+        size = n_q * n_r  # rows of the query text times rows of the ref text (1 x 1 without repeated texts)
+        pair = np.repeat(np.arange(len(a)), size)
+        within = np.arange(len(pair)) - np.repeat(np.cumsum(size) - size, size)
+        return order_q[lo_q[pair] + within // n_r[pair]], order_r[lo_r[pair] + within % n_r[pair]]
+
+
+def _all_in(values: np.ndarray, sorted_keys: np.ndarray) -> bool:
+    if not len(values):
+        return True
+    at = np.minimum(np.searchsorted(sorted_keys, values), max(len(sorted_keys) - 1, 0))
+    return bool(len(sorted_keys)) and bool((sorted_keys[at] == values).all())
 
 
 def _gather(parts: list[np.ndarray], starts: np.ndarray, rows: np.ndarray) -> np.ndarray:
