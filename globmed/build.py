@@ -134,6 +134,7 @@ def build(opts: BuildOptions) -> dict[str, Any]:
     finally:
         if store is not None:
             store.memo = None
+            store.verified = type(store.verified)()  # this build's similarities: not held after it
     if memo is not None:
         memo.commit()
     return report

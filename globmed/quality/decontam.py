@@ -145,7 +145,8 @@ class DecontaminationStep(TableStep):
                 memo.add_search(hashes[rest], hashes[test])
             q, r, sim = find_pairs(table_side(table, self.definition, sig, hashes, rest, bands),
                                    table_side(table, self.definition, sig, hashes, test, bands), self.definition,
-                                   workers=self.store.workers, verified=None if memo is None else memo.add_pairs)
+                                   workers=self.store.workers, known=self.store.verified.lookup,
+                                   verified=None if memo is None else memo.add_pairs)
             for k, (j, s) in first_match(q, r, sim).items():
                 i = int(rest[k])
                 if reasons[i] is None:

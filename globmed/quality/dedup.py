@@ -20,6 +20,7 @@ from globmed.quality.minhash import EMPTY, at_least, candidate_pairs, low_bytes
 from globmed.quality.near_duplicates import (
     FORK_MIN_ROWS,
     Normalised,
+    VerifiedPairs,
     comparison_texts,
     exact_similarity,
     question_similarity,
@@ -121,7 +122,7 @@ class NearDedupStep(TableStep):
                                                                           d.threshold - d.margin),
                                                              list(zip(spans[:-1], spans[1:], strict=True)), workers)])
         later, earlier = later[close], earlier[close]
-        sim = self._exact(table, later, earlier, hashes, self.store.workers)
+        sim = self._exact(table, later, earlier, hashes, self.store.workers, self.store.verified)
         hit = sim >= d.threshold
         near = np.flatnonzero(hit & (sim < 1.0))  # the definition's second half: the questions alike too
         questions = question_texts(table)
@@ -138,8 +139,9 @@ class NearDedupStep(TableStep):
         return TableResult(keep, reasons)
 
     @staticmethod
-    def _exact(table: pa.Table, a: np.ndarray, b: np.ndarray, hashes: np.ndarray, workers: int = 1) -> np.ndarray:
-        """The exact Jaccard of each pair's shingle sets (1.0 for equal texts)."""
+    def _exact(table: pa.Table, a: np.ndarray, b: np.ndarray, hashes: np.ndarray, workers: int = 1,
+               verified: VerifiedPairs | None = None) -> np.ndarray:
+        """The exact Jaccard of each pair's shingle sets (1.0 for equal texts), added to ``verified``."""
         sim = np.ones(len(a), dtype=np.float64)
         todo = np.flatnonzero(hashes[a] != hashes[b])
         if len(todo):
@@ -149,4 +151,6 @@ class NearDedupStep(TableStep):
                 return comparison_texts(texts.take(pa.array(rows)))
 
             sim[todo] = exact_similarity(a[todo], b[todo], of, of, workers=workers)
+            if verified is not None:
+                verified.add(hashes[a[todo]], hashes[b[todo]], sim[todo])
         return sim

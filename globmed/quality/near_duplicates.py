@@ -230,6 +230,47 @@ def find_pairs(query: Side, ref: Side, definition: Definition, workers: int = 1,
     return q[keep], r[keep], sim[keep]
 
 
+class VerifiedPairs:
+    """Exact similarities of pairs of texts, by their duplicate keys (unordered): ``known`` for
+    :func:`find_pairs` (:meth:`lookup`)."""
+
+    def __init__(self, a: np.ndarray | None = None, b: np.ndarray | None = None, sim: np.ndarray | None = None):
+        self._a, self._b, self._sim = np.zeros(0, np.uint64), np.zeros(0, np.uint64), np.zeros(0)
+        self._key = np.zeros(0, np.uint64)
+        if a is not None:
+            self.add(a, b, sim)
+
+    def __len__(self) -> int:
+        return len(self._key)
+
+    def add(self, hash_a: np.ndarray, hash_b: np.ndarray, sim: np.ndarray) -> None:
+        lo, hi = np.minimum(hash_a, hash_b).astype(np.uint64), np.maximum(hash_a, hash_b).astype(np.uint64)
+        a, b = np.concatenate([self._a, lo]), np.concatenate([self._b, hi])
+        sim = np.concatenate([self._sim, np.asarray(sim, np.float64)])
+        key = _pair_key(a, b)
+        order = np.argsort(key, kind="stable")
+        self._key, self._a, self._b, self._sim = key[order], a[order], b[order], sim[order]
+
+    def lookup(self, hash_a: np.ndarray, hash_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(known, similarity)`` of each pair of texts with duplicate keys ``(hash_a[i], hash_b[i])``."""
+        a, b = np.minimum(hash_a, hash_b), np.maximum(hash_a, hash_b)
+        if not len(self._key) or not len(a):
+            return np.zeros(len(a), bool), np.zeros(len(a))
+        at = np.minimum(np.searchsorted(self._key, _pair_key(a, b)), len(self._key) - 1)
+        known = (self._a[at] == a) & (self._b[at] == b)  # (two pairs with one combined key: the other misses)
+        return known, np.where(known, self._sim[at], 0.0)
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """The ``(lower, higher)`` duplicate keys of every pair."""
+        return self._a, self._b
+
+
+def _pair_key(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One 64-bit number per (unordered, already ordered) pair of duplicate keys, to sort and search by."""
+    with np.errstate(over="ignore"):
+        return (a.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ b.astype(np.uint64)
+
+
 def question_texts(table: pa.Table) -> Any:
     """``questions(rows)`` over a table's ``question`` column: the normalised question of each row."""
     column = table.column("question")

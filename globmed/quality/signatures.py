@@ -14,6 +14,7 @@ from globmed.quality.forked import can_fork, fork_map
 from globmed.quality.minhash import band_keys
 from globmed.quality.near_duplicates import (
     Definition,
+    VerifiedPairs,
     comparison_texts,
     joined_texts,
     normalise_texts,
@@ -63,6 +64,9 @@ class SignatureStore:
         self.memo: Any = None
         """A :class:`~globmed.quality.sketch_memo.MemoWriter` while a build runs: the signatures made as
         the rows are read, and the pairs the decontamination verifies, kept for the release gates."""
+        self.verified = VerifiedPairs()
+        """The exact similarities the steps sharing this store computed (a third of the decontamination's
+        candidate pairs at 500k were verified by the near_dedup step before it)."""
 
     @property
     def num_perm(self) -> int:

@@ -45,6 +45,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.ipc
 
+from globmed.quality.near_duplicates import VerifiedPairs, _runs_of
 from globmed.user_cache import cache_root
 
 MEMO_ENV = "GLOBMED_MEMO"
@@ -262,11 +263,8 @@ class Memo:
         self._sig = [from_fixed_width(t.column("sig"), "<u4") for t in rows]
         self._bands = [from_fixed_width(t.column("bands"), "<u8") for t in rows]
         self._hash = np.concatenate([t.column("hash").to_numpy() for t in rows])
-        a, b = pairs.column("a").to_numpy(), pairs.column("b").to_numpy()
-        combined = _pair_key(a, b)
-        order = np.argsort(combined, kind="stable")
-        self._pk, self._pa, self._pb = combined[order], a[order], b[order]
-        self._psim = pairs.column("sim").to_numpy()[order]
+        self._pairs = VerifiedPairs(pairs.column("a").to_numpy(), pairs.column("b").to_numpy(),
+                                    pairs.column("sim").to_numpy())
         self._searches = []  # per recorded search: the sorted keys of the texts on each of its sides
         for t in searches:
             side, hashes = t.column("side").to_numpy(), t.column("hash").to_numpy()
@@ -341,12 +339,7 @@ class Memo:
 
     def similarities(self, hash_a: np.ndarray, hash_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(known, similarity)`` of each pair of texts with duplicate keys ``(hash_a[i], hash_b[i])``."""
-        a, b = np.minimum(hash_a, hash_b), np.maximum(hash_a, hash_b)
-        if not len(self._pk) or not len(a):
-            return np.zeros(len(a), bool), np.zeros(len(a))
-        at = np.minimum(np.searchsorted(self._pk, _pair_key(a, b)), len(self._pk) - 1)
-        known = (self._pa[at] == a) & (self._pb[at] == b)  # (two pairs with one combined key: the other misses)
-        return known, np.where(known, self._psim[at], 0.0)
+        return self._pairs.lookup(hash_a, hash_b)
 
 
     def covers(self, hash_q: np.ndarray, hash_r: np.ndarray) -> bool:
@@ -358,11 +351,10 @@ class Memo:
         """``(query rows, ref rows)``: the pairs of rows whose texts (duplicate keys ``hash_q[i]``,
         ``hash_r[j]``) are a verified pair of the memo, either way round. When :meth:`covers` holds, these
         are the candidate pairs of different texts of a search of them."""
-        from globmed.quality.near_duplicates import _runs_of
-
-        if not len(self._pa) or not len(hash_q) or not len(hash_r):
+        lower, higher = self._pairs.pairs()
+        if not len(lower) or not len(hash_q) or not len(hash_r):
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        a, b = np.concatenate([self._pa, self._pb]), np.concatenate([self._pb, self._pa])
+        a, b = np.concatenate([lower, higher]), np.concatenate([higher, lower])
         order_q, order_r = np.argsort(hash_q, kind="stable"), np.argsort(hash_r, kind="stable")
         lo_q, n_q = _runs_of(hash_q[order_q], a)
         lo_r, n_r = _runs_of(hash_r[order_r], b)
@@ -391,8 +383,3 @@ def _gather(parts: list[np.ndarray], starts: np.ndarray, rows: np.ndarray) -> np
             out[at] = values[rows[at] - starts[i]]
     return out
 
-
-def _pair_key(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """One 64-bit number per (unordered, already ordered) pair of duplicate keys, to sort and search by."""
-    with np.errstate(over="ignore"):
-        return (a.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ b.astype(np.uint64)
