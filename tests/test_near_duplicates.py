@@ -208,6 +208,7 @@ def test_exact_similarity_is_the_jaccard_of_the_shingle_sets_in_every_script():
     import numpy as np
 
     from globmed.quality.near_duplicates import (
+        _normalised_gram_matrix,
         exact_similarity,
         jaccard,
         normalise,
@@ -223,7 +224,11 @@ def test_exact_similarity_is_the_jaccard_of_the_shingle_sets_in_every_script():
     many += [many[0][:-1] + "x", many[1]]
     # 1024-4095 distinct code points: one packed key per gram, but no room left for the text's number
     mid = ["".join(chr(0x4E00 + rng.randrange(3000)) for _ in range(rng.randint(3, 60))) for _ in range(200)]
-    for texts in (small, many, mid):
+    # no text shorter than a gram: normalised code points are shingled in place (_normalised_gram_matrix)
+    long = [t for t in small if len(t) >= 5] + [t + "xyzzy" for t in many[:40]]
+    assert _normalised_gram_matrix(normalise_texts(long), 5) is not None
+    assert _normalised_gram_matrix(normalise_texts(small), 5) is None  # (short texts: one padded gram each)
+    for texts in (small, many, mid, long):
         n = len(texts)
         a = np.array([rng.randrange(n) for _ in range(1500)] + list(range(n)))
         b = np.array([rng.randrange(n) for _ in range(1500)] + list(range(n)))

@@ -310,6 +310,10 @@ def _gram_matrix(texts: Sequence[str] | Normalised, n: int = NGRAM) -> Any:
     64-bit integer, or two when the texts use more than 4095 distinct code points), never hashed."""
     from scipy.sparse import csr_matrix
 
+    if isinstance(texts, Normalised):
+        fast = _normalised_gram_matrix(texts, n)
+        if fast is not None:
+            return fast
     cp, text_lengths = _code_points(texts)
     short = np.flatnonzero(text_lengths < n)
     lengths = np.maximum(text_lengths, n)
@@ -361,6 +365,46 @@ def _gram_matrix(texts: Sequence[str] | Normalised, n: int = NGRAM) -> Any:
     m.sum_duplicates()
     m.data[:] = 1.0
     return m
+
+
+def _normalised_gram_matrix(texts: Normalised, n: int) -> Any:
+    """:func:`_gram_matrix` of normalised texts as they are (each followed by a 0), without copying them
+    out: the gram at every position is packed, and those that take in a text's closing 0 are dropped.
+    None when it does not apply: a text shorter than ``n`` (one padded gram), or grams and text numbers
+    that do not fit one 64-bit integer."""
+    from scipy.sparse import csr_matrix
+
+    cp, starts = texts.cp, texts.starts
+    rows = len(starts) - 1
+    grams = np.diff(starts) - n  # (length + 1 for the 0) - n + 1
+    if not rows or grams.min() < 1:
+        return None
+    present = np.zeros(int(cp.max()) + 1, bool)  # code points numbered without a sort (the 0 is number 0)
+    present[cp] = True
+    bits = max(1, (int(present.sum()) - 1).bit_length())
+    row_bits = max(1, (rows - 1).bit_length())
+    if n * bits + row_bits > 63:
+        return None
+    code = (np.cumsum(present, dtype=np.int32) - 1)[cp]
+    m = len(cp) - n + 1
+    gram = code[:m].astype(np.int64)
+    for k in range(1, n):
+        gram <<= bits
+        gram |= code[k: k + m]
+    valid = np.ones(m, bool)  # the windows that hold a text's closing 0 are no gram
+    closing = (starts[1:, None] - 1 - np.arange(n)[None, :]).ravel()
+    valid[closing[closing < m]] = False
+    gram = gram[valid]
+    gram |= np.repeat(np.arange(rows, dtype=np.int64), grams) << (n * bits)
+    gram.sort()  # by text, then gram: the canonical form with one numpy sort
+    new = np.empty(len(gram), bool)
+    new[:1] = True
+    np.not_equal(gram[1:], gram[:-1], out=new[1:])
+    gram = gram[new]
+    indptr = np.zeros(rows + 1, np.int64)
+    np.cumsum(np.bincount(gram >> (n * bits), minlength=rows), out=indptr[1:])
+    gram &= (1 << (n * bits)) - 1
+    return csr_matrix((np.ones(len(gram), np.float32), gram, indptr), shape=(rows, 1 << (n * bits)))
 
 
 def _pair_order(a: np.ndarray, b: np.ndarray, same: bool) -> np.ndarray:
