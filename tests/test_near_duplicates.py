@@ -331,3 +331,20 @@ def test_a_side_of_some_rows_searches_as_a_table_of_those_rows():
         got = find_pairs(table_side(t, DEF, sig, hashes, rows, bands), ref, DEF)
         want = find_pairs(table_side(t.take(pa.array(rows)), DEF), ref, DEF)
         assert len(want[0]) > 10 and all(np.array_equal(x, y) for x, y in zip(got, want, strict=True))
+
+
+def test_runs_of_finds_each_querys_run_of_equal_keys_with_or_without_its_bitmap():
+    import numpy as np
+
+    from globmed.quality.near_duplicates import _runs_of
+
+    rng = np.random.default_rng(4)
+    for n_keys, n_queries in ((50, 10), (300, 5000), (2000, 40_000)):  # the bitmap from 4 queries per key on
+        keys = np.sort(np.concatenate([rng.integers(0, 2**64, n_keys, dtype=np.uint64)] * 2)[: n_keys + n_keys // 3])
+        queries = np.concatenate([rng.choice(keys, n_queries // 2), rng.integers(0, 2**64, n_queries // 2,
+                                                                                  dtype=np.uint64)])
+        lo, count = _runs_of(keys, queries)
+        want_lo = np.searchsorted(keys, queries, "left")
+        want_count = np.searchsorted(keys, queries, "right") - want_lo
+        assert (count == want_count).all() and (lo[count > 0] == want_lo[count > 0]).all()
+        assert (lo[count == 0] == 0).all() and (count > 1).any()

@@ -130,10 +130,23 @@ def _runs_of(sorted_keys: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, 
     np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new[1:])
     first = np.flatnonzero(new)
     distinct, runs = sorted_keys[first], np.diff(np.append(first, len(sorted_keys)))
-    at = np.searchsorted(distinct, queries)
+    lo, count = np.zeros(len(queries), np.int64), np.zeros(len(queries), np.int64)
+    maybe = np.arange(len(queries))
+    if len(queries) > 4 * len(distinct) and np.issubdtype(queries.dtype, np.integer):
+        # many more queries than keys (a band's test keys against every other row's): a bitmap of the keys'
+        # low bits (hashes: uniform) rules most absent queries out before the binary search, whose random
+        # reads of the keys are most of its time
+        bits = max(10, (8 * len(distinct)).bit_length())
+        mask = queries.dtype.type((1 << bits) - 1)
+        present = np.zeros(1 << bits, bool)
+        present[(distinct & mask).astype(np.intp)] = True
+        maybe = np.flatnonzero(present[(queries & mask).astype(np.intp)])
+    at = np.searchsorted(distinct, queries[maybe])
     at[at == len(distinct)] = 0
-    hit = distinct[at] == queries
-    return np.where(hit, first[at], 0), np.where(hit, runs[at], 0)
+    hit = distinct[at] == queries[maybe]
+    lo[maybe] = np.where(hit, first[at], 0)
+    count[maybe] = np.where(hit, runs[at], 0)
+    return lo, count
 
 
 def _band_pairs(q_keys: np.ndarray, r_keys: np.ndarray, b: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
