@@ -34,6 +34,28 @@ def test_jsonl_shards_read_back_exactly_the_lines_of_the_file(tmp_path: Path):
     assert row is None and str(error) == "empty file: no rows"  # one file-level reject, not nothing
 
 
+def test_a_mapped_file_is_cut_as_one_read_in_parts(tmp_path: Path, monkeypatch):
+    from globmed.sources import base
+
+    path = tmp_path / "x.jsonl"
+    lines = [json.dumps({"i": i, "t": "ab\ncd" * (i % 7)}) for i in range(300)]
+    mapped = {}
+    for tail in ("\n", ""):  # with and without a newline at the end
+        path.write_text("\n".join(lines) + tail, encoding="utf-8")
+        for size in (1, 13, 100, 5000, 1 << 20):
+            mapped[tail, size] = jsonl_shards(path, size)
+
+    def unmappable(*args):
+        raise OSError("no mmap here")
+
+    monkeypatch.setattr(base, "_mapped_shards", unmappable)
+    for tail in ("\n", ""):
+        path.write_text("\n".join(lines) + tail, encoding="utf-8")
+        for size in (1, 13, 100, 5000, 1 << 20):
+            assert jsonl_shards(path, size) == mapped[tail, size], (tail, size)
+    assert len(mapped["", 1]) == 300 and mapped["", 1][-1].first_line == 300
+
+
 def _build(tmp: Path, src: Path, workers: int, **kw) -> tuple[dict, Path]:
     out = tmp / f"out{workers}"
     steps = quality_steps(load_quality_config(workers=1))
