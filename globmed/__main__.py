@@ -1,3 +1,3 @@
-from globmed.cli import main
+from globmed.cli import run
 
-raise SystemExit(main())
+run()

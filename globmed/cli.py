@@ -12,6 +12,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 import globmed
 from globmed.errors import GlobmedError
@@ -61,5 +62,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def run() -> NoReturn:
+    """The ``globmed`` command (``python -m globmed``, the console script): :func:`main`, then the process
+    ends with its exit code (:func:`exit_now`)."""
+    exit_now(main())
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with ``code`` once the exit handlers (:mod:`atexit`: logging, multiprocessing,
+    finalizers) have run and stdout and stderr are flushed, without the interpreter's teardown: after a
+    500k build or its release gates, freeing a thousand modules and a few GB of arrays one object at a
+    time takes 0.3-0.5 s and writes nothing (every file a command writes is closed before it returns).
+    While another thread that is not a daemon still runs, the normal exit (which waits for it) is taken."""
+    import atexit
+    import os
+    import threading
+
+    main_thread = threading.main_thread()
+    if any(t is not main_thread and t.is_alive() and not t.daemon for t in threading.enumerate()):
+        raise SystemExit(code)
+    try:
+        atexit._run_exitfuncs()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # (a closed pipe, a closed stream: nothing more can be written)
+                pass
+        os._exit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

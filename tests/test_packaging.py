@@ -67,3 +67,38 @@ def test_langid_extra_ships_the_model_and_one_fasttext_build():
     everything = " ".join(dep for deps in extras.values() for dep in deps)
     assert not any(name in everything for name in ("fasttext-numpy2-wheel", "fasttext-wheel", "fasttext>"))
     assert "globmed[all]" in extras["gpu"] and any(dep.startswith("vllm") for dep in extras["gpu"])
+
+
+def test_the_command_ends_with_its_code_after_its_exit_handlers_and_output(tmp_path):
+    """globmed.cli.exit_now: the process ends without the interpreter's teardown, but only after atexit's
+    handlers ran and stdout was flushed; a thread that is not a daemon is waited for (the normal exit)."""
+    import subprocess
+    import sys
+
+    done = tmp_path / "handler"
+    code = f"""
+import atexit, sys
+from globmed.cli import exit_now
+atexit.register(lambda: open({str(done)!r}, "w").write("ran"))
+print("x" * 100000, end="")  # buffered: still written
+exit_now(3)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 3 and len(proc.stdout) == 100000 and done.read_text() == "ran"
+
+    written = tmp_path / "thread"
+    code = f"""
+import threading, time
+from globmed.cli import exit_now
+def work():
+    time.sleep(0.3)
+    open({str(written)!r}, "w").write("finished")
+threading.Thread(target=work).start()
+exit_now(4)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 4 and written.read_text() == "finished"
+
+    proc = subprocess.run([sys.executable, "-m", "globmed", "build", "--source", "nope=/x", "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "unknown source 'nope'" in proc.stderr
