@@ -101,7 +101,7 @@ def _folded(cp: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     if not len(cp) or cp.max() >= 0xFFFF:
         return None
     folded = _fold_table()[cp]
-    if (folded == _SPECIAL).any():
+    if folded.max() == _SPECIAL:  # (the largest uint32: any() of an equality, in one reduction)
         return None
     keep = folded >= _KEPT
     folded &= ~_KEPT
@@ -135,22 +135,34 @@ def normalise_texts(texts: Sequence[str] | pa.Array | pa.ChunkedArray) -> Normal
     one_space = np.empty(len(cp), dtype=bool)
     one_space[0] = False
     np.greater(keep[:-1], keep[1:], out=one_space[1:])
-    if joined.count("\x00") > len(texts):  # a 0 inside a text too
+    zero_inside = joined.count("\x00") > len(texts)
+    if zero_inside:  # a 0 inside a text too: not kept, no space
         one_space[cp == 0] = False
     else:
         one_space[seps] = False
+        # a space right before the end of its text goes: when a text's last character is not kept, the run
+        # of them it ends began with the text's last space, if a kept character came before it (the 0s are
+        # the separators alone here; one_space is sparse: a word's end)
+        spaces = np.flatnonzero(one_space)
+        last = np.searchsorted(spaces, seps) - 1
+        ending = (last >= 0) & ~keep[np.maximum(seps - 1, 0)] & (seps > 0)
+        if ending.any():
+            trailing = spaces[last[ending]]
+            previous = np.concatenate([[-1], seps[:-1]])[ending]  # (a space of an earlier text is not this one's)
+            one_space[trailing[trailing > previous]] = False
     take = keep | one_space
     take[seps] = True
+    if not cp.flags.writeable:
+        cp = cp.copy()
+    np.putmask(cp, one_space, 32)
     out = cp[take]  # a separator is a 0 already
-    out[one_space[take]] = 32
-    # a space right before the end of its text goes
     ends = np.flatnonzero(out == 0)
-    trailing = ends[1:][out[ends[1:] - 1] == 32] - 1 if len(ends) else ends
-    if len(ends) and ends[0] > 0 and out[ends[0] - 1] == 32:
-        trailing = np.concatenate([[ends[0] - 1], trailing])
-    if len(trailing):
-        out = np.delete(out, trailing)
-        ends = np.flatnonzero(out == 0)
+    if zero_inside:  # a space right before the end of its text goes
+        trailing = ends[out[np.maximum(ends - 1, 0)] == 32] - 1
+        trailing = trailing[trailing >= 0]
+        if len(trailing):
+            out = np.delete(out, trailing)
+            ends = np.flatnonzero(out == 0)
     starts = np.zeros(len(texts) + 1, dtype=np.int64)
     starts[1:] = ends + 1
     return Normalised(out, starts)
