@@ -354,7 +354,7 @@ def gate_near_duplicates(loaded: dict[str, Any], definition: Definition | None =
         at = [memo.find(k) for k in side_keys]
         if all((a >= 0).all() for a in at):
             hashes = [memo.duplicate_keys(a) for a in at]
-            if memo.covers(*hashes):
+            if memo.covers(*hashes, definition.threshold - definition.margin):
                 searched = memo.candidates
                 sides = [keyed_side(side, h) for side, h in zip((others, test), hashes, strict=True)]
     if searched is None:

@@ -84,6 +84,11 @@ def test_a_build_keeps_its_memo_and_the_gate_uses_it_for_the_same_verdict(built,
     assert sum(computed) == _report(built)["counts"]["total"]  # --recompute: every row computed
     assert again.problems == with_memo.problems and again.note is None
 
+    lower = _near(run_dataset_gates(built, _report(built), near_dup_threshold=0.75)[0])
+    assert "the signatures of" in lower.note  # another threshold: the build's search is not this one's
+    assert lower.problems == _near(run_dataset_gates(built, _report(built), near_dup_threshold=0.75,
+                                                     recompute=True)[0]).problems
+
 
 def _edit_train_row_into_a_copy_of_a_test_row(folder: Path, lang: str = "en") -> str:
     """A train row of ``lang`` becomes a test row's text with one word added; its id."""
@@ -232,7 +237,7 @@ def test_a_search_inside_a_recorded_one_takes_its_candidates_and_finds_the_same_
     full = [table_side(t, definition) for t in (query, ref)]
     writer.add_rows(np.zeros((1, 2), np.uint64), full[0].sig[:1], np.zeros((1, definition.bands), np.uint64),
                     full[0].hashes[:1])
-    writer.add_search(full[0].hashes, full[1].hashes)
+    writer.add_search(full[0].hashes, full[1].hashes, definition.threshold - definition.margin)
     recorded = find_pairs(*full, definition, verified=writer.add_pairs)
     assert len(recorded[0]) > 20  # near-duplicates across the sides
     writer.commit()
@@ -242,7 +247,7 @@ def test_a_search_inside_a_recorded_one_takes_its_candidates_and_finds_the_same_
         q_part = np.sort(rng.choice(len(query_rows), len(query_rows) * 2 // 3, replace=False))
         r_part = np.sort(rng.choice(len(ref_rows), len(ref_rows) * 2 // 3, replace=False))
         sides = [table_side(t.take(pa.array(p)), definition) for t, p in ((query, q_part), (ref, r_part))]
-        assert memo.covers(sides[0].hashes, sides[1].hashes)
+        assert memo.covers(sides[0].hashes, sides[1].hashes, definition.threshold - definition.margin)
         expected = find_pairs(*sides, definition)
         keyed = [keyed_side(query.take(pa.array(q_part)), sides[0].hashes),
                  keyed_side(ref.take(pa.array(r_part)), sides[1].hashes)]
@@ -252,8 +257,10 @@ def test_a_search_inside_a_recorded_one_takes_its_candidates_and_finds_the_same_
             assert a.tolist() == b.tolist()
 
     # a text on the other side than the search had it, or one it never saw: not covered
-    assert not memo.covers(full[1].hashes[:5], full[0].hashes)
-    assert not memo.covers(full[0].hashes, np.concatenate([full[1].hashes, np.array([12345], np.uint64)]))
+    low = definition.threshold - definition.margin
+    assert not memo.covers(full[1].hashes[:5], full[0].hashes, low)
+    assert not memo.covers(full[0].hashes, np.concatenate([full[1].hashes, np.array([12345], np.uint64)]), low)
+    assert not memo.covers(full[0].hashes, full[1].hashes, low - 0.1)  # another threshold: other candidates
 
 
 def test_recorded_candidates_map_back_to_every_row_of_a_text_either_way_round(tmp_path, monkeypatch):
@@ -262,7 +269,7 @@ def test_recorded_candidates_map_back_to_every_row_of_a_text_either_way_round(tm
     writer = MemoWriter.begin(tmp_path / "folder", definition)
     writer.add_rows(np.zeros((1, 2), np.uint64), np.zeros((1, definition.num_perm), np.uint32),
                     np.zeros((1, definition.bands), np.uint64), np.zeros(1, np.uint64))
-    writer.add_search(np.array([1, 2, 7], np.uint64), np.array([3, 4], np.uint64))
+    writer.add_search(np.array([1, 2, 7], np.uint64), np.array([3, 4], np.uint64), 0.7)
     writer.add_pairs(np.array([1, 4], np.uint64), np.array([3, 2], np.uint64), np.array([0.9, 0.75]))
     writer.commit()
     memo = Memo.open(tmp_path / "folder", definition)
@@ -271,6 +278,7 @@ def test_recorded_candidates_map_back_to_every_row_of_a_text_either_way_round(tm
     # text 1 is rows 1 and 3 of the query side, text 3 rows 1 and 2 of the ref side: four pairs; (2, 4) the
     # recorded pair (4, 2) the other way round
     assert sorted(zip(qi.tolist(), ri.tolist(), strict=True)) == [(0, 0), (1, 1), (1, 2), (3, 1), (3, 2)]
-    assert memo.covers(np.array([1, 7], np.uint64), np.array([4], np.uint64))
-    assert not memo.covers(query, ref)  # 9: a text the search did not have
-    assert not memo.covers(np.array([3], np.uint64), np.array([4], np.uint64))  # 3 was on the other side
+    assert memo.covers(np.array([1, 7], np.uint64), np.array([4], np.uint64), 0.7)
+    assert not memo.covers(np.array([1, 7], np.uint64), np.array([4], np.uint64), 0.6)
+    assert not memo.covers(query, ref, 0.7)  # 9: a text the search did not have
+    assert not memo.covers(np.array([3], np.uint64), np.array([4], np.uint64), 0.7)  # 3 was on the other side

@@ -142,7 +142,7 @@ class DecontaminationStep(TableStep):
             bands = self.store.bands_of(table, sig)
             memo = self.store.memo
             if memo is not None:  # the search itself is kept with its pairs: the release gate need not repeat it
-                memo.add_search(hashes[rest], hashes[test])
+                memo.add_search(hashes[rest], hashes[test], self.definition.threshold - self.definition.margin)
             q, r, sim = find_pairs(table_side(table, self.definition, sig, hashes, rest, bands),
                                    table_side(table, self.definition, sig, hashes, test, bands), self.definition,
                                    workers=self.store.workers, known=self.store.verified.lookup,

@@ -195,12 +195,14 @@ class MemoWriter:
                           "sim": pa.array(np.asarray(sim, np.float64))})
         self._guard(lambda: _write(self.work, f"pairs-{os.getpid()}-{next(_PARTS)}", table))
 
-    def add_search(self, hash_q: np.ndarray, hash_r: np.ndarray) -> None:
+    def add_search(self, hash_q: np.ndarray, hash_r: np.ndarray, low: float) -> None:
         """Keep the duplicate keys of the texts on each side of a search whose every candidate pair goes to
-        :meth:`add_pairs` (:func:`~globmed.quality.near_duplicates.find_pairs`' ``verified``)."""
+        :meth:`add_pairs` (:func:`~globmed.quality.near_duplicates.find_pairs`' ``verified``); ``low``: the
+        estimated similarity from which it took a candidate (``threshold - margin``)."""
         sides = [np.unique(np.asarray(h, np.uint64)) for h in (hash_q, hash_r)]
         table = pa.table({"hash": pa.array(np.concatenate(sides), pa.uint64()),
-                          "side": pa.array(np.repeat([0, 1], [len(x) for x in sides]).astype(np.uint8))})
+                          "side": pa.array(np.repeat([0, 1], [len(x) for x in sides]).astype(np.uint8)),
+                          "low": pa.array(np.full(sum(map(len, sides)), low, np.float64))})
         self._guard(lambda: _write(self.work, f"search-{os.getpid()}-{next(_PARTS)}", table))
 
     def commit(self) -> Path | None:
@@ -265,10 +267,11 @@ class Memo:
         self._hash = np.concatenate([t.column("hash").to_numpy() for t in rows])
         self._pairs = VerifiedPairs(pairs.column("a").to_numpy(), pairs.column("b").to_numpy(),
                                     pairs.column("sim").to_numpy())
-        self._searches = []  # per recorded search: the sorted keys of the texts on each of its sides
+        self._searches = []  # per recorded search: its low, the sorted keys of the texts on each of its sides
         for t in searches:
-            side, hashes = t.column("side").to_numpy(), t.column("hash").to_numpy()
-            self._searches.append(tuple(np.sort(hashes[side == k]) for k in (0, 1)))
+            side, hashes, low = (t.column(c).to_numpy() for c in ("side", "hash", "low"))
+            if len(low) and (low == low[0]).all():
+                self._searches.append((float(low[0]), *(np.sort(hashes[side == k]) for k in (0, 1))))
 
     @staticmethod
     def _kept(folder: Path, definition: Any) -> tuple[Path, str] | None:
@@ -342,10 +345,12 @@ class Memo:
         return self._pairs.lookup(hash_a, hash_b)
 
 
-    def covers(self, hash_q: np.ndarray, hash_r: np.ndarray) -> bool:
-        """Whether a recorded search had every text of ``hash_q`` on its query side and every text of
-        ``hash_r`` on its ref side (then :meth:`candidates` gives a search of them its candidates)."""
-        return any(_all_in(hash_q, q) and _all_in(hash_r, r) for q, r in self._searches)
+    def covers(self, hash_q: np.ndarray, hash_r: np.ndarray, low: float) -> bool:
+        """Whether a recorded search with the same ``low`` (the estimate from which a pair is a candidate:
+        another threshold or margin has other candidates) had every text of ``hash_q`` on its query side
+        and every text of ``hash_r`` on its ref side (then :meth:`candidates` gives a search of them its
+        candidates)."""
+        return any(low == searched and _all_in(hash_q, q) and _all_in(hash_r, r) for searched, q, r in self._searches)
 
     def candidates(self, hash_q: np.ndarray, hash_r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(query rows, ref rows)``: the pairs of rows whose texts (duplicate keys ``hash_q[i]``,
