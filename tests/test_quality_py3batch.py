@@ -375,3 +375,35 @@ def test_raw_scores_without_norm_probs(ident):
 def test_empty_batch(ident):
     labels, conf = BatchPy3(ident).classify([])
     assert labels == [] and conf.shape == (0,)
+
+
+def test_py3langid_loads_from_its_unpacked_copy_as_from_its_own_file(tmp_path, monkeypatch):
+    """globmed.quality.lid_parts.py3langid_identifier: the LZMA-packed model unpacked once into the user
+    cache gives the very identifier py3langid makes; an unreadable copy or an unwritable cache falls back
+    to py3langid's own loading."""
+    import numpy as np
+    from py3langid.langid import MODEL_FILE
+    from py3langid.langid import LanguageIdentifier as Py3
+
+    from globmed.quality.lid_parts import py3langid_identifier
+
+    monkeypatch.setenv("GLOBMED_CACHE", str(tmp_path / "cache"))
+    own = Py3.from_model_file(MODEL_FILE, norm_probs=True)
+    texts = ["The patient presented with fever and cough.", "Le patient présente une fièvre.",
+             "Mgonjwa ana homa na kikohozi.", "患者は発熱と咳を呈した。", "Больной жалуется на кашель."]
+
+    def same(ident) -> None:
+        assert np.array_equal(ident.nb_ptc, own.nb_ptc) and np.array_equal(ident.nb_pc, own.nb_pc)
+        assert ident.nb_classes == own.nb_classes and ident.tk_output == own.tk_output
+        assert ident.tk_nextmove == own.tk_nextmove and ident.tk_row == own.tk_row
+        assert [ident.classify(t) for t in texts] == [own.classify(t) for t in texts]
+
+    same(py3langid_identifier())  # unpacks
+    [unpacked] = (tmp_path / "cache" / "py3langid").glob("model-*.npz")
+    same(py3langid_identifier())  # reads the copy
+    unpacked.write_bytes(b"not an npz file")
+    same(py3langid_identifier())  # unreadable: py3langid's own, and the copy goes
+    assert not unpacked.exists()
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("GLOBMED_CACHE", str(tmp_path / "file"))  # a cache that cannot be made
+    same(py3langid_identifier())
