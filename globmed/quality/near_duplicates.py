@@ -352,19 +352,9 @@ def _gram_matrix(texts: Sequence[str] | Normalised, n: int = NGRAM) -> Any:
             gram |= code[k: k + m]
         gram = gram[at]
         width = 1 << (n * bits)
-        if n * bits + max(1, (rows - 1).bit_length()) <= 63:
-            # the text's number above its packed grams: one numpy sort makes the canonical form (scipy's
-            # per-row sort of (column, value) pairs takes about twice as long)
+        if n * bits + max(1, (rows - 1).bit_length()) <= 63:  # the text's number above its packed grams
             gram |= text_of << (n * bits)
-            gram.sort()
-            new = np.empty(len(gram), bool)
-            new[:1] = True
-            np.not_equal(gram[1:], gram[:-1], out=new[1:])
-            gram = gram[new]
-            indptr = np.zeros(rows + 1, np.int64)
-            np.cumsum(np.bincount(gram >> (n * bits), minlength=rows), out=indptr[1:])
-            gram &= width - 1
-            return csr_matrix((np.ones(len(gram), np.float32), gram, indptr), shape=(rows, width))
+            return _canonical_rows(gram, rows, n * bits)
     else:  # many distinct code points: two exact keys, numbered by one sort
         hi = (code[at] << 42) | (code[at + 1] << 21) | code[at + 2]
         lo = (code[at + 3] << 21) | code[at + 4] if n == 5 else np.zeros(len(at), np.int64)
@@ -385,8 +375,6 @@ def _normalised_gram_matrix(texts: Normalised, n: int) -> Any:
     out: the gram at every position is packed, and those that take in a text's closing 0 are dropped.
     None when it does not apply: a text shorter than ``n`` (one padded gram), or grams and text numbers
     that do not fit one 64-bit integer."""
-    from scipy.sparse import csr_matrix
-
     cp, starts = texts.cp, texts.starts
     rows = len(starts) - 1
     grams = np.diff(starts) - n  # (length + 1 for the 0) - n + 1
@@ -409,15 +397,24 @@ def _normalised_gram_matrix(texts: Normalised, n: int) -> Any:
     valid[closing[closing < m]] = False
     gram = gram[valid]
     gram |= np.repeat(np.arange(rows, dtype=np.int64), grams) << (n * bits)
-    gram.sort()  # by text, then gram: the canonical form with one numpy sort
-    new = np.empty(len(gram), bool)
+    return _canonical_rows(gram, rows, n * bits)
+
+
+def _canonical_rows(keyed: np.ndarray, rows: int, shift: int) -> Any:
+    """The binary sparse matrix in canonical form of ``keyed``: each a text's number above ``shift`` bits of
+    one of its packed grams (the column). One numpy sort orders them by text, then column (scipy's per-row
+    sort of (column, value) pairs takes about twice as long); repeats go."""
+    from scipy.sparse import csr_matrix
+
+    keyed.sort()
+    new = np.empty(len(keyed), bool)
     new[:1] = True
-    np.not_equal(gram[1:], gram[:-1], out=new[1:])
-    gram = gram[new]
+    np.not_equal(keyed[1:], keyed[:-1], out=new[1:])
+    keyed = keyed[new]
     indptr = np.zeros(rows + 1, np.int64)
-    np.cumsum(np.bincount(gram >> (n * bits), minlength=rows), out=indptr[1:])
-    gram &= (1 << (n * bits)) - 1
-    return csr_matrix((np.ones(len(gram), np.float32), gram, indptr), shape=(rows, 1 << (n * bits)))
+    np.cumsum(np.bincount(keyed >> shift, minlength=rows), out=indptr[1:])
+    keyed &= (1 << shift) - 1
+    return csr_matrix((np.ones(len(keyed), np.float32), keyed, indptr), shape=(rows, 1 << shift))
 
 
 def _pair_order(a: np.ndarray, b: np.ndarray, same: bool) -> np.ndarray:
