@@ -256,6 +256,22 @@ def test_a_search_inside_a_recorded_one_takes_its_candidates_and_finds_the_same_
         for a, b in zip(expected, got, strict=True):
             assert a.tolist() == b.tolist()
 
+    # what `verified` is given does not depend on what `known` already had: every candidate pair of two
+    # texts (the build's decontamination looks up the near_dedup step's similarities)
+    from globmed.quality.near_duplicates import VerifiedPairs
+
+    def recorded(known=None) -> set:
+        got = []
+        find_pairs(*full, definition, known=known, verified=lambda a, b, sim: got.append((a, b, sim)))
+        [(a, b, sim)] = got
+        return set(zip(a.tolist(), b.tolist(), sim.tolist(), strict=True))
+
+    everything = recorded()
+    half = sorted(everything)[::2]
+    earlier = VerifiedPairs(*(np.array([x[k] for x in half], dtype) for k, dtype in ((0, np.uint64), (1, np.uint64),
+                                                                                         (2, np.float64))))
+    assert len(earlier) == len(half) > 10 and recorded(earlier.lookup) == everything
+
     # a text on the other side than the search had it, or one it never saw: not covered
     low = definition.threshold - definition.margin
     assert not memo.covers(full[1].hashes[:5], full[0].hashes, low)
