@@ -301,10 +301,10 @@ def _split_keys(loaded: dict[str, Any], keys: dict[str, dict[str, Any]] | None) 
     return {split: np.concatenate(arrays) for split, arrays in parts.items()}
 
 
-def _sketches(store: Any, table: Any, memo: Any, keys: Any = None) -> tuple[Any, Any, Any, int]:
+def _sketches(store: Any, table: Any, memo: Any, at: Any = None) -> tuple[Any, Any, Any, int]:
     """``(signatures, duplicate keys, band keys, rows found in the memo)`` of a table's rows: from the
-    build's memo where it has their text (:mod:`globmed.quality.sketch_memo`; ``keys``: the rows' text
-    keys when already made), the rest computed."""
+    build's memo where it has their text (:mod:`globmed.quality.sketch_memo`; ``at``: the rows' memo rows,
+    :meth:`~globmed.quality.sketch_memo.Memo.find`, when already looked up), the rest computed."""
     import numpy as np
     import pyarrow as pa
 
@@ -312,7 +312,7 @@ def _sketches(store: Any, table: Any, memo: Any, keys: Any = None) -> tuple[Any,
 
     if memo is None or not table.num_rows:
         return (*store.compute(table, bands=True), 0)
-    at = memo.find(text_keys(table, workers=store.workers) if keys is None else keys)
+    at = memo.find(text_keys(table, workers=store.workers)) if at is None else at
     found = at >= 0
     if not found.any():
         return (*store.compute(table, bands=True), 0)
@@ -348,18 +348,17 @@ def gate_near_duplicates(loaded: dict[str, Any], definition: Definition | None =
     side_keys = [None, None] if split_keys is None else [
         np.concatenate([split_keys[split] for split, _ in rest]), split_keys["test"]]
     sides, from_memo, looked_up, searched = [], 0, [0, 0], None
-    if side_keys[0] is not None:
+    at = [None, None] if side_keys[0] is None else [memo.find(k) for k in side_keys]  # each row's memo row
+    if at[0] is not None and all((a >= 0).all() for a in at):
         # every text in the memo, and each on the side of the build's own search it is on here: that search's
         # candidates between them are this one's (no LSH search, no signatures)
-        at = [memo.find(k) for k in side_keys]
-        if all((a >= 0).all() for a in at):
-            hashes = [memo.duplicate_keys(a) for a in at]
-            if memo.covers(*hashes, definition.threshold - definition.margin):
-                searched = memo.candidates
-                sides = [keyed_side(side, h) for side, h in zip((others, test), hashes, strict=True)]
+        hashes = [memo.duplicate_keys(a) for a in at]
+        if memo.covers(*hashes, definition.threshold - definition.margin):
+            searched = memo.candidates
+            sides = [keyed_side(side, h) for side, h in zip((others, test), hashes, strict=True)]
     if searched is None:
-        for side, side_key in zip((others, test), side_keys, strict=True):  # band keys made in the signature workers
-            sig, hashes, bands, hits = _sketches(store, side, memo, side_key)
+        for side, side_at in zip((others, test), at, strict=True):  # band keys made in the signature workers
+            sig, hashes, bands, hits = _sketches(store, side, memo, side_at)
             from_memo += hits
             sides.append(table_side(side, definition, sig, hashes, bands=bands))
 

@@ -1,5 +1,5 @@
 """Where globmed keeps what it caches for a user (GGUF conversions, API replies, translations, the
-builds' near-duplicate memos)."""
+builds' near-duplicate memos, py3langid's unpacked model)."""
 
 from __future__ import annotations
 

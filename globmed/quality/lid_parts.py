@@ -52,9 +52,9 @@ def load_fasttext(path: Path | None):
 @cache
 def py3langid_batch(labels: tuple[str, ...]):
     """py3langid's identifier restricted to ``labels``, as a :class:`~globmed.quality.py3batch.BatchPy3`
-    (``.ident``: py3langid's own), loaded once per process: about 1 s of CPU (its LZMA-packed model, scipy, the
-    DFA tables), so a build loads it in its main process, when the step is made, and its forked workers
-    inherit it rather than each loading its own."""
+    (``.ident``: py3langid's own), loaded once per process: about 0.6 s of CPU (its model, unpacked once
+    into the user cache by :func:`py3langid_identifier`; scipy; the DFA tables), so a build loads it in its
+    main process, when the step is made, and its forked workers inherit it rather than each loading its own."""
     from globmed.quality.py3batch import BatchPy3
 
     ident = py3langid_identifier()

@@ -31,9 +31,7 @@ def _sketch_span(state: tuple[pa.Table | list[str], Definition], span: tuple[int
     lo, hi = span
     if isinstance(texts, pa.Table):
         return sketch(comparison_texts(texts.slice(lo, hi - lo)), definition)
-    if isinstance(texts, pa.Array | pa.ChunkedArray):
-        return sketch(normalise_texts(texts.slice(lo, hi - lo)), definition)
-    return sketch(normalise_texts(texts[lo:hi]), definition)
+    return sketch(normalise_texts(texts[lo:hi]), definition)  # (a list or an Arrow string array: both slice so)
 
 
 def _sketch_into(state: tuple[pa.Table | list[str], Definition, np.ndarray, np.ndarray, np.ndarray | None],

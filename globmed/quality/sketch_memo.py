@@ -344,7 +344,6 @@ class Memo:
         """``(known, similarity)`` of each pair of texts with duplicate keys ``(hash_a[i], hash_b[i])``."""
         return self._pairs.lookup(hash_a, hash_b)
 
-
     def covers(self, hash_q: np.ndarray, hash_r: np.ndarray, low: float) -> bool:
         """Whether a recorded search with the same ``low`` (the estimate from which a pair is a candidate:
         another threshold or margin has other candidates) had every text of ``hash_q`` on its query side
@@ -370,10 +369,7 @@ class Memo:
 
 
 def _all_in(values: np.ndarray, sorted_keys: np.ndarray) -> bool:
-    if not len(values):
-        return True
-    at = np.minimum(np.searchsorted(sorted_keys, values), max(len(sorted_keys) - 1, 0))
-    return bool(len(sorted_keys)) and bool((sorted_keys[at] == values).all())
+    return bool((_runs_of(sorted_keys, values)[1] > 0).all())
 
 
 def _gather(parts: list[np.ndarray], starts: np.ndarray, rows: np.ndarray) -> np.ndarray:
